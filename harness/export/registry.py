@@ -1,0 +1,90 @@
+"""The mapping registry: Paddle PIR op name -> mapping with per-opset variants."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+# The lowest opset this exporter writes.
+MIN_OPSET = 11
+
+
+class Unsupported(Exception):
+    """Raised by a mapping for a case it cannot export (an attribute value, a dtype...).
+
+    The exporter collects these with the ops that have no mapping and reports them all in
+    one error. ``needs_opset`` says which opset would make it work, when that is the reason.
+    """
+
+    def __init__(self, reason: str, needs_opset: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.needs_opset = needs_opset
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to convert an op, valid from opset ``since`` upwards."""
+
+    since: int
+    fn: Callable
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Every variant registered for one Paddle op, lowest opset first."""
+
+    op: str
+    family: str
+    variants: tuple[Variant, ...]
+
+    @property
+    def lowest_opset(self) -> int:
+        return max(MIN_OPSET, self.variants[0].since)
+
+    def variant_for(self, opset: int) -> Variant | None:
+        """Return the highest variant at or below ``opset``."""
+        chosen = None
+        for variant in self.variants:
+            if variant.since <= opset:
+                chosen = variant
+        return chosen
+
+
+_REGISTRY: dict[str, Mapping] = {}
+
+
+def register(op: str, since: int = MIN_OPSET):
+    """Register the decorated function as the variant of ``op`` valid from ``since``.
+
+    The function is called as ``fn(ctx, op)`` with an ExportContext and the graph Op.
+    Registering the same op and opset twice is an error.
+    """
+
+    def decorate(fn):
+        family = fn.__module__.rsplit(".", 1)[-1]
+        old = _REGISTRY.get(op)
+        variants = () if old is None else old.variants
+        if any(v.since == since for v in variants):
+            raise RuntimeError(f"{op} already has a variant since opset {since}")
+        if old is not None and old.family != family:
+            raise RuntimeError(f"{op} is registered in families {old.family!r} and {family!r}")
+        merged = tuple(sorted(variants + (Variant(since, fn),), key=lambda v: v.since))
+        _REGISTRY[op] = Mapping(op, family, merged)
+        return fn
+
+    return decorate
+
+
+def registry() -> dict[str, Mapping]:
+    """Return every registered mapping by PIR op name (loading all family modules)."""
+    from harness import export  # noqa: F401  (imports every family module)
+
+    return dict(_REGISTRY)
+
+
+def lookup(op: str) -> Mapping | None:
+    return registry().get(op)

@@ -1,0 +1,1 @@
+"""Real architectures, exported and verified end to end."""

@@ -1,0 +1,1 @@
+"""Op cases: one module per op family, pairing each mapping with its cases."""
