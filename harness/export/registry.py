@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,8 +82,8 @@ def register(op: str, since: int = MIN_OPSET):
 
 def registry() -> dict[str, Mapping]:
     """Return every registered mapping by PIR op name (loading all family modules)."""
-    from harness import export  # noqa: F401  (imports every family module)
-
+    # Importing the package imports every family module, which fills the registry.
+    importlib.import_module("harness.export")
     return dict(_REGISTRY)
 
 

@@ -1,0 +1,201 @@
+"""Command line: ``harness run``, ``harness export``, ``harness report``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+class _Outcomes:
+    """A pytest plugin counting outcomes, for the one-line summary."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            key = (
+                "xfailed"
+                if hasattr(report, "wasxfail") and report.outcome == "skipped"
+                else ("xpassed" if hasattr(report, "wasxfail") else report.outcome)
+            )
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+
+def _case_dirs(models: bool) -> list[str]:
+    import op_cases
+
+    dirs = [str(Path(op_cases.__file__).parent)]
+    if models:
+        import model_cases
+
+        dirs.append(str(Path(model_cases.__file__).parent))
+    return dirs
+
+
+def cmd_run(args) -> int:
+    import pytest
+
+    from harness.report import render_all
+    from harness.results import ResultStore, run_id
+
+    store = ResultStore(args.records)
+    if not args.keep:
+        store.clear()
+    rid = run_id()
+    pytest_args = [
+        *_case_dirs(not args.no_models),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "harness.pytest_plugin",
+        f"--hypothesis-profile={args.profile}",
+        f"--records={store.path}",
+        f"--provider={args.provider}",
+    ]
+    if args.k:
+        pytest_args += ["-k", args.k]
+    if args.opset:
+        pytest_args.append(f"--opset={args.opset}")
+    if args.isolate:
+        pytest_args.append("--isolate")
+    if args.jobs and args.jobs > 1:
+        pytest_args += ["-n", str(args.jobs)]
+    pytest_args += args.pytest_args or []
+    outcomes = _Outcomes()
+    start = time.perf_counter()
+    code = pytest.main(pytest_args, plugins=[outcomes])
+    written = render_all(store, args.reports)
+    records = store.read()
+    ops = len(
+        {
+            r["target"]
+            for r in records
+            if r.get("kind") == "op"
+            and r["status"] == "pass"
+            and not r.get("expected_failure")
+        }
+    )
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.counts.items())) or "no cases"
+    where = ", ".join(str(p) for p in written.values())
+    print(
+        f"harness run {rid} ({args.profile}): {counts} in {time.perf_counter() - start:.0f}s; "
+        f"{len(records)} records, {ops} ops verified; wrote {where}"
+    )
+    return int(code)
+
+
+def cmd_export(args) -> int:
+    from harness.api import export
+    from harness.errors import HarnessError
+
+    try:
+        result = export(
+            args.model,
+            args.output,
+            opset_version=args.opset,
+            verify=not args.no_verify,
+            providers=args.provider.split(","),
+        )
+    except HarnessError as e:
+        print(f"harness export: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    _record_export(args, result)
+    print(result.summary())
+    return 0
+
+
+def _record_export(args, result) -> None:
+    from harness.results import ResultStore, finite, versions
+
+    store = ResultStore(args.records)
+    for verdict in result.verdicts:
+        store.append(
+            {
+                "kind": "model",
+                "target": Path(args.model).name,
+                "case": "cli-export",
+                "paddle_api": str(args.model),
+                "status": verdict.status,
+                "opset": result.opset,
+                "provider": verdict.provider,
+                "max_abs": finite(verdict.max_abs),
+                "max_rel": finite(verdict.max_rel),
+                "mismatch": verdict.mismatch,
+                "dynamic": result.dynamic,
+                "input_shapes": list(verdict.input_shapes),
+                "paddle_ops": result.paddle_ops,
+                "onnx_nodes": result.onnx_nodes,
+                "seconds": round(result.seconds, 3),
+                "reason": verdict.reason,
+                "versions": versions(),
+                "expected_failure": None,
+            }
+        )
+
+
+def cmd_report(args) -> int:
+    from harness.report import render_all
+    from harness.results import ResultStore
+
+    store = ResultStore(args.records)
+    written = render_all(store, args.reports)
+    print(
+        f"harness report: {len(store.read())} records -> "
+        + ", ".join(str(p) for p in written.values())
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the op and model cases, write records and reports")
+    run.add_argument("--profile", default="ci", choices=["ci", "dev", "nightly"])
+    run.add_argument("-k", default=None, help="pytest -k expression selecting cases")
+    run.add_argument("--opset", default=None, help="opsets: '13', '11,17', '11-15'")
+    run.add_argument("--provider", default="cpu", help="providers, comma separated")
+    run.add_argument(
+        "--records", default=None, help="records folder (default reports/records)"
+    )
+    run.add_argument("--reports", default=None, help="where tables go (default reports/)")
+    run.add_argument(
+        "--keep", action="store_true", help="keep earlier records (default: new run)"
+    )
+    run.add_argument("--isolate", action="store_true", help="run each case in a child process")
+    run.add_argument("--no-models", action="store_true", help="op cases only")
+    run.add_argument("-j", "--jobs", type=int, default=0, help="pytest-xdist worker processes")
+    run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    run.set_defaults(fn=cmd_run)
+
+    exp = sub.add_parser("export", help="export a saved Paddle model and verify it")
+    exp.add_argument("model", help="saved-model prefix (the path given to paddle.jit.save)")
+    exp.add_argument("-o", "--output", required=True, help="output .onnx file")
+    exp.add_argument("--opset", type=int, default=None)
+    exp.add_argument("--provider", default="cpu")
+    exp.add_argument("--no-verify", action="store_true")
+    exp.add_argument("--records", default=None)
+    exp.set_defaults(fn=cmd_export)
+
+    rep = sub.add_parser("report", help="re-render the tables from the records")
+    rep.add_argument("--records", default=None)
+    rep.add_argument("--reports", default=None)
+    rep.set_defaults(fn=cmd_report)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
