@@ -1,0 +1,136 @@
+"""Activations: elementwise nonlinearities and softmax.
+
+Where Paddle's kernel is a closed formula the composed variants follow that formula term
+by term, so the only difference left is float rounding.
+"""
+
+import math
+
+import numpy as np
+from onnx import numpy_helper
+
+from harness.export.registry import register
+
+_UNARY = {
+    "pd_op.relu": "Relu",
+    "pd_op.sigmoid": "Sigmoid",
+    "pd_op.tanh": "Tanh",
+}
+
+
+def _unary(onnx_op):
+    def convert(ctx, op):
+        ctx.node(onnx_op, [ctx.input(op, 0)], [ctx.out(op)])
+
+    convert.__doc__ = f"Map to {onnx_op}; the op has no attributes."
+    return convert
+
+
+for _name, _onnx_op in _UNARY.items():
+    register(_name)(_unary(_onnx_op))
+
+
+def _scalar(ctx, op, value):
+    """Return a 0-d constant of the dtype of operand 0.
+
+    A Constant node rather than ``ctx.const_tensor``: the builder's initializers go
+    through ``np.ascontiguousarray``, which turns a 0-d array into shape [1], and that
+    would give a 0-d input a 1-element result.
+    """
+    array = np.asarray(value, dtype=ctx.dtype(op, 0))
+    return ctx.node("Constant", [], value=numpy_helper.from_array(array))
+
+
+@register("pd_op.relu6")
+def relu6(ctx, op):
+    """Clip to [0, 6]; Paddle 3's relu6 has a fixed threshold and no attributes."""
+    x = ctx.input(op, 0)
+    ctx.node("Clip", [x, _scalar(ctx, op, 0), _scalar(ctx, op, 6)], [ctx.out(op)])
+
+
+@register("pd_op.hardsigmoid")
+def hardsigmoid(ctx, op):
+    """Honour slope and offset: max(0, min(1, slope * x + offset)) is ONNX's alpha/beta."""
+    ctx.node(
+        "HardSigmoid",
+        [ctx.input(op, 0)],
+        [ctx.out(op)],
+        alpha=float(op.attrs["slope"]),
+        beta=float(op.attrs["offset"]),
+    )
+
+
+@register("pd_op.hardswish")
+def hardswish(ctx, op):
+    """Compose Paddle's x * min(max(x + 3, 0), 6) / 6 (HardSwish arrives in opset 14)."""
+    x = ctx.input(op, 0)
+    shifted = ctx.node("Add", [x, _scalar(ctx, op, 3)])
+    gate = ctx.node("Clip", [shifted, _scalar(ctx, op, 0), _scalar(ctx, op, 6)])
+    scaled = ctx.node("Mul", [x, gate])
+    ctx.node("Div", [scaled, _scalar(ctx, op, 6)], [ctx.out(op)])
+
+
+@register("pd_op.hardswish", since=14)
+def hardswish_14(ctx, op):
+    """Map to HardSwish, whose fixed alpha 1/6 and beta 0.5 are Paddle's constants."""
+    ctx.node("HardSwish", [ctx.input(op, 0)], [ctx.out(op)])
+
+
+@register("pd_op.gelu")
+def gelu(ctx, op):
+    """Compose the erf form, or the tanh form when ``approximate`` is True."""
+    x = ctx.input(op, 0)
+    if op.attrs.get("approximate"):
+        # 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
+        cube = ctx.node("Mul", [ctx.node("Mul", [x, x]), x])
+        inner = ctx.node("Add", [x, ctx.node("Mul", [cube, _scalar(ctx, op, 0.044715)])])
+        arg = ctx.node("Mul", [inner, _scalar(ctx, op, math.sqrt(2 / math.pi))])
+        core = ctx.node("Tanh", [arg])
+    else:
+        # 0.5 * x * (1 + erf(x / sqrt(2)))
+        core = ctx.node("Erf", [ctx.node("Mul", [x, _scalar(ctx, op, math.sqrt(0.5))])])
+    half_x = ctx.node("Mul", [x, _scalar(ctx, op, 0.5)])
+    ctx.node("Mul", [half_x, ctx.node("Add", [core, _scalar(ctx, op, 1)])], [ctx.out(op)])
+
+
+@register("pd_op.gelu", since=20)
+def gelu_20(ctx, op):
+    """Map to Gelu with approximate 'none' (erf) or 'tanh'."""
+    mode = "tanh" if op.attrs.get("approximate") else "none"
+    ctx.node("Gelu", [ctx.input(op, 0)], [ctx.out(op)], approximate=mode)
+
+
+def _along_axis(ctx, op, onnx_op, flattens):
+    """Apply a softmax-like ``onnx_op`` along Paddle's ``axis``.
+
+    Before opset 13 these ops flatten the input to 2-D at ``axis`` and normalise over
+    all trailing dims together, which is Paddle's softmax only when ``axis`` is the
+    last dim; for any other axis it is moved last and back. A 0-d input (Paddle treats
+    it as one element) goes through a 1-element vector, since ONNX has no axis there.
+    """
+    x, rank = ctx.input(op, 0), ctx.rank(op, 0)
+    if rank == 0:
+        y = ctx.node(onnx_op, [ctx.node("Reshape", [x, ctx.int64s([1])])], axis=0)
+        ctx.node("Reshape", [y, ctx.int64s([])], [ctx.out(op)])
+        return
+    axis = op.attrs.get("axis", -1) % rank
+    if not flattens or axis == rank - 1:
+        ctx.node(onnx_op, [x], [ctx.out(op)], axis=axis)
+        return
+    perm = list(range(rank))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    moved = ctx.node(onnx_op, [ctx.node("Transpose", [x], perm=perm)], axis=rank - 1)
+    # Swapping two dims is its own inverse.
+    ctx.node("Transpose", [moved], [ctx.out(op)], perm=perm)
+
+
+@register("pd_op.softmax")
+def softmax(ctx, op):
+    """Honour ``axis`` (negative included) with Softmax over the last dim."""
+    _along_axis(ctx, op, "Softmax", flattens=True)
+
+
+@register("pd_op.softmax", since=13)
+def softmax_13(ctx, op):
+    """Honour ``axis`` (negative included) with Softmax's own axis."""
+    _along_axis(ctx, op, "Softmax", flattens=False)
