@@ -7,7 +7,7 @@ importing the package imports them all, so adding a family needs no other edit.
 import importlib
 import pkgutil
 
-_INFRASTRUCTURE = {"builder", "context", "converter", "registry"}
+_INFRASTRUCTURE = {"builder", "context", "converter", "optimize", "registry"}
 
 for _info in pkgutil.iter_modules(__path__):
     if _info.name not in _INFRASTRUCTURE and not _info.name.startswith("_"):

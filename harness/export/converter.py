@@ -20,6 +20,7 @@ from harness.errors import (
 )
 from harness.export.builder import GraphBuilder, onnx_dtype, tensor_proto
 from harness.export.context import ExportContext
+from harness.export.optimize import optimize as optimize_model
 from harness.export.registry import MIN_OPSET, Unsupported, registry
 from harness.graph import Graph
 from harness.runtime import ir_version_for, max_runtime_opset
@@ -118,7 +119,7 @@ def _too_low(graph: Graph, opset: int) -> list[UnsupportedOp]:
     ]
 
 
-def _convert(graph: Graph, opset: int) -> Exported:
+def _convert(graph: Graph, opset: int, optimize: bool = True) -> Exported:
     start = time.perf_counter()
     maps = registry()
     builder = GraphBuilder(reserved=graph.values)
@@ -151,6 +152,8 @@ def _convert(graph: Graph, opset: int) -> Exported:
             opset,
         )
     model = _assemble(graph, ctx, opset)
+    if optimize:
+        optimize_model(model)
     _check(model)
     seconds = time.perf_counter() - start
     logger.info("exported %d ops at opset %d in %.3fs", len(graph.ops), opset, seconds)
