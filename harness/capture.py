@@ -143,6 +143,16 @@ def _sanitize(name: str) -> str:
     return keep or "value"
 
 
+def _flat_outputs(outputs) -> list:
+    """Flatten nested output tuples (LSTM returns ``(out, (h, c))``) depth first.
+
+    The order is that of ``reference.run_layer``, which flattens eager outputs alike.
+    """
+    if isinstance(outputs, (list, tuple)):
+        return [leaf for item in outputs for leaf in _flat_outputs(item)]
+    return [outputs]
+
+
 def graph_from_program(
     program, params: dict[str, np.ndarray], outputs=None, source=""
 ) -> Graph:
@@ -158,7 +168,7 @@ def graph_from_program(
             logger.debug("op %s has sub-blocks; they are not walked", op.name())
     ops, inputs, fetched, param_names = walker.walk(block)
     if outputs is not None:
-        fetched = [walker.lookup(v) for v in outputs]
+        fetched = [walker.lookup(v) for v in _flat_outputs(outputs)]
     missing = [original for _, original in param_names if original not in params]
     if missing:
         raise ModelFileError(
@@ -207,7 +217,13 @@ def capture_layer(layer, input_spec) -> Graph:
         params = {}
         for tensor, value in zip(tensors, values):
             name = value.get_defining_op().attrs()["parameter_name"]
-            params[name] = np.array(tensor.numpy())
+            if tensor._is_initialized():
+                params[name] = np.array(tensor.numpy())
+            else:
+                # Non-persistable state (nn.LSTM's dropout state) is never filled in eval
+                # mode; its numpy() would be shape (0,), not the declared shape.
+                shape = [max(int(d), 0) for d in tensor.shape]
+                params[name] = np.zeros(shape, dtype_name(tensor.dtype))
         return graph_from_program(
             program.main_program, params, program.outputs, source=type(layer).__name__
         )
