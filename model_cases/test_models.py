@@ -1,8 +1,7 @@
 """Real architectures with random weights, exported and verified end to end.
 
-Every model is built under ``paddle.utils.unique_name.guard()`` after ``paddle.seed``, so
-its weights and parameter names are the same on every run; its inputs come from a seeded
-numpy generator. Dynamic dims are verified at several sizes (batch 1 and 3 at least).
+Every model is built by ``zoo.seeded_layer`` (seeded weights, repeatable parameter names,
+calibrated batch norms); its inputs come from the same seeded numpy generator. Dynamic dims are verified at several sizes (batch 1 and 3 at least).
 
 Tolerances are float32 ``(atol, rtol)``, measured and kept tight: the comment at each case
 says what was measured and why the bound is what it is.
@@ -10,14 +9,11 @@ says what was measured and why the bound is what it is.
 
 from __future__ import annotations
 
-import warnings
-
-import numpy as np
 import paddle
-from paddle.nn.layer.norm import _BatchNormBase
 from paddle.static import InputSpec
 
 from harness.cases import CaseProgram, ModelCase, model_tests
+from model_cases.zoo import seeded_layer
 
 BATCHES = (1, 3)
 
@@ -28,12 +24,7 @@ def _program(make, shape, seed, sizes=None, attrs=None) -> CaseProgram:
     ``sizes`` lists one tuple per input set, giving a size to each None of ``shape`` in
     order; by default the only None is the batch, run at 1 and 3.
     """
-    paddle.seed(seed)
-    with paddle.utils.unique_name.guard():
-        layer = make()
-    rng = np.random.default_rng(seed)
-    _calibrate_batch_norms(layer, shape, rng)
-    layer.eval()
+    layer, rng = seeded_layer(make, shape, seed)
     sizes = sizes or [(b,) for b in BATCHES]
     input_sets = []
     for fill in sizes:
@@ -42,40 +33,6 @@ def _program(make, shape, seed, sizes=None, attrs=None) -> CaseProgram:
         input_sets.append([rng.standard_normal(concrete).astype("float32")])
     spec = InputSpec(list(shape), "float32", "x")
     return CaseProgram(layer, [spec], input_sets, attrs or {}, seed)
-
-
-def _calibrate_batch_norms(layer, shape, rng) -> None:
-    """Give every batch norm random affine weights and statistics measured on real inputs.
-
-    Fresh batch norms are the identity (mean 0, variance 1, scale 1, shift 0), so with
-    random conv weights the signal fades or grows layer after layer: mobilenet_v2's logits
-    came out near 1e-7 (any atol passes) and resnet18's near 100. Statistics measured on a
-    random batch keep every layer's output near unit scale, as in a trained network, and
-    make the mapping's use of mean, variance, scale and shift show in the outputs.
-    """
-    norms = [m for m in layer.sublayers() if isinstance(m, _BatchNormBase)]
-    if not norms:
-        return
-    for bn in norms:
-        n = bn.weight.shape[0]
-        bn.weight.set_value(rng.uniform(0.5, 1.5, n).astype("float32"))
-        bn.bias.set_value(rng.normal(0.0, 0.2, n).astype("float32"))
-    # Momentum 0 makes one training-mode pass store that batch's statistics; only the
-    # norms run in training mode, so dropout stays off.
-    layer.eval()
-    momenta = [bn._momentum for bn in norms]
-    try:
-        for bn in norms:
-            bn._momentum = 0.0
-            bn.train()
-        batch = [2 if d is None else d for d in shape]
-        # Paddle warns that training mode tracks statistics: that is the point here.
-        with paddle.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            layer(paddle.to_tensor(rng.standard_normal(batch).astype("float32")))
-    finally:
-        for bn, momentum in zip(norms, momenta):
-            bn._momentum = momentum
 
 
 def _vision(name: str, spatial: int, seed: int, **kwargs):
