@@ -60,6 +60,50 @@ def _hardswish(x):
     return F.hardswish(x)
 
 
+def _silu(x):
+    return F.silu(x)
+
+
+def _swish(x):
+    return F.swish(x)
+
+
+def _exp(x):
+    return paddle.exp(x)
+
+
+def _sqrt(x):
+    return paddle.sqrt(x)
+
+
+def _abs(x):
+    return paddle.abs(x)
+
+
+class LeakyRelu(paddle.nn.Layer):
+    def __init__(self, slope):
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.slope)
+
+
+def _leaky_relu(draw, rank):
+    slope = draw(st.one_of(st.just(0.01), st.floats(-2.0, 2.0, width=32)))
+    return LeakyRelu(slope), {"negative_slope": slope}
+
+
+def _elu(draw, rank):
+    alpha = draw(st.one_of(st.just(1.0), st.floats(0.0, 3.0, width=32)))
+    return paddle.nn.ELU(alpha), {"alpha": alpha}
+
+
+def _log_softmax(draw, rank):
+    axis = draw(st.integers(-rank, rank - 1)) if rank else draw(st.sampled_from([0, -1]))
+    return paddle.nn.LogSoftmax(axis=axis), {"axis": axis}
+
+
 class Hardsigmoid(paddle.nn.Layer):
     def __init__(self, slope, offset):
         super().__init__()
@@ -139,6 +183,45 @@ CASES = [
         "axis",
         unary_programs(_softmax, _BOTH, low=-10.0, high=10.0),
         "paddle.nn.Softmax / F.softmax",
+    ),
+]
+
+CASES += [
+    OpCase(
+        "pd_op.leaky_relu",
+        "negative_slope",
+        unary_programs(_leaky_relu),
+        "paddle.nn.LeakyReLU / F.leaky_relu",
+    ),
+    OpCase("pd_op.elu", "alpha", unary_programs(_elu), "paddle.nn.ELU / F.elu"),
+    OpCase(
+        "pd_op.silu",
+        "any",
+        unary_programs(_fixed(_silu), _BOTH, low=-20.0, high=20.0),
+        "paddle.nn.Silu / F.silu",
+    ),
+    OpCase(
+        "pd_op.swish",
+        "any",
+        unary_programs(_fixed(_swish), _BOTH, low=-20.0, high=20.0),
+        "paddle.nn.Swish / F.swish",
+    ),
+    OpCase(
+        "pd_op.log_softmax",
+        "axis",
+        unary_programs(_log_softmax, _BOTH, low=-10.0, high=10.0),
+        "paddle.nn.LogSoftmax / F.log_softmax",
+    ),
+    OpCase("pd_op.exp", "any", unary_programs(_fixed(_exp), _BOTH, -20.0, 20.0), "paddle.exp"),
+    # Negative inputs check that both sides agree on NaN.
+    OpCase(
+        "pd_op.sqrt", "any", unary_programs(_fixed(_sqrt), _BOTH, -1.0, 16.0), "paddle.sqrt"
+    ),
+    OpCase(
+        "pd_op.abs",
+        "any",
+        unary_programs(_fixed(_abs), ("float32", "float64", "int32", "int64")),
+        "paddle.abs",
     ),
 ]
 

@@ -15,6 +15,9 @@ _UNARY = {
     "pd_op.relu": "Relu",
     "pd_op.sigmoid": "Sigmoid",
     "pd_op.tanh": "Tanh",
+    "pd_op.exp": "Exp",
+    "pd_op.sqrt": "Sqrt",
+    "pd_op.abs": "Abs",
 }
 
 
@@ -46,6 +49,29 @@ def relu6(ctx, op):
     """Clip to [0, 6]; Paddle 3's relu6 has a fixed threshold and no attributes."""
     x = ctx.input(op, 0)
     ctx.node("Clip", [x, _scalar(ctx, op, 0), _scalar(ctx, op, 6)], [ctx.out(op)])
+
+
+@register("pd_op.leaky_relu")
+def leaky_relu(ctx, op):
+    """Honour ``negative_slope`` as LeakyRelu's alpha."""
+    alpha = float(op.attrs["negative_slope"])
+    ctx.node("LeakyRelu", [ctx.input(op, 0)], [ctx.out(op)], alpha=alpha)
+
+
+@register("pd_op.elu")
+def elu(ctx, op):
+    """Honour ``alpha``: x if x > 0 else alpha * (exp(x) - 1), as ONNX's Elu."""
+    ctx.node("Elu", [ctx.input(op, 0)], [ctx.out(op)], alpha=float(op.attrs["alpha"]))
+
+
+def _silu(ctx, op):
+    """Compute x * sigmoid(x); Paddle 3's swish has no beta and is the same function."""
+    x = ctx.input(op, 0)
+    ctx.node("Mul", [x, ctx.node("Sigmoid", [x])], [ctx.out(op)])
+
+
+register("pd_op.silu")(_silu)
+register("pd_op.swish")(_silu)
 
 
 @register("pd_op.hardsigmoid")
@@ -134,3 +160,15 @@ def softmax(ctx, op):
 def softmax_13(ctx, op):
     """Honour ``axis`` (negative included) with Softmax's own axis."""
     _along_axis(ctx, op, "Softmax", flattens=False)
+
+
+@register("pd_op.log_softmax")
+def log_softmax(ctx, op):
+    """Honour ``axis`` (negative included) with LogSoftmax over the last dim."""
+    _along_axis(ctx, op, "LogSoftmax", flattens=True)
+
+
+@register("pd_op.log_softmax", since=13)
+def log_softmax_13(ctx, op):
+    """Honour ``axis`` (negative included) with LogSoftmax's own axis."""
+    _along_axis(ctx, op, "LogSoftmax", flattens=False)
