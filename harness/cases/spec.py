@@ -51,6 +51,8 @@ class OpCase:
     ``programs`` is a Hypothesis strategy of CaseProgram that always contains ``op``.
     ``tolerances`` maps a dtype name to (atol, rtol), overriding the defaults.
     ``xfail`` makes the case a strict expected failure with that reason.
+    ``min_opset`` / ``max_opset`` bound the opsets it runs at (a gap that only exists
+    below some opset is declared with ``max_opset``).
     """
 
     op: str
@@ -60,6 +62,7 @@ class OpCase:
     tolerances: dict = field(default_factory=dict)
     xfail: str | None = None
     min_opset: int | None = None
+    max_opset: int | None = None
 
     @property
     def id(self) -> str:

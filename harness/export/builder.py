@@ -33,12 +33,18 @@ def onnx_dtype(dtype: str) -> int:
 def tensor_proto(array: np.ndarray, name: str, dtype: str | None = None) -> onnx.TensorProto:
     """Make an initializer; ``dtype='bfloat16'`` reads ``array`` as raw uint16 bits."""
     if dtype == "bfloat16":
-        bits = np.ascontiguousarray(array).view(np.uint16)
+        bits = _contiguous(array).view(np.uint16)
         proto = helper.make_tensor(
             name, TensorProto.BFLOAT16, bits.shape, bits.tobytes(), raw=True
         )
         return proto
-    return numpy_helper.from_array(np.ascontiguousarray(array), name)
+    return numpy_helper.from_array(_contiguous(array), name)
+
+
+def _contiguous(array) -> np.ndarray:
+    # np.ascontiguousarray promotes a 0-d array to shape (1,); keep scalars 0-d.
+    array = np.asarray(array)
+    return np.ascontiguousarray(array).reshape(array.shape)
 
 
 class GraphBuilder:
