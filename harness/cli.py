@@ -31,12 +31,18 @@ class _Outcomes:
 def _case_dirs(models: bool) -> list[str]:
     import op_cases
 
-    dirs = [str(Path(op_cases.__file__).parent)]
+    dirs = [_package_dir(op_cases)]
     if models:
         import model_cases
 
-        dirs.append(str(Path(model_cases.__file__).parent))
+        dirs.append(_package_dir(model_cases))
     return dirs
+
+
+def _package_dir(package) -> str:
+    # An editable install made before the package had an __init__.py keeps mapping it as
+    # a namespace package, whose __file__ is None; __path__ is right either way.
+    return str(Path(next(iter(package.__path__))))
 
 
 def cmd_run(args) -> int:
