@@ -43,7 +43,12 @@ def _short_provider(p: str) -> str:
     return p.replace("ExecutionProvider", "")
 
 
-def _header(title: str, records: list[dict]) -> list[str]:
+_OP_CLAIM = (
+    "an op is listed as verified only when a record shows ONNX Runtime matching Paddle for it"
+)
+
+
+def _header(title: str, records: list[dict], claim: str = _OP_CLAIM) -> list[str]:
     runs = sorted({r.get("run", "?") for r in records})
     versions = records[-1].get("versions", {}) if records else {}
     pkgs = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
@@ -52,8 +57,7 @@ def _header(title: str, records: list[dict]) -> list[str]:
         "",
         f"Rendered by `harness report` from {len(records)} verification records "
         f"(run{'s' if len(runs) != 1 else ''} {', '.join(runs) or '-'}) on "
-        f"{time.strftime('%Y-%m-%d')}. Nothing here is written by hand: an op is listed as "
-        "verified only when a record shows ONNX Runtime matching Paddle for it.",
+        f"{time.strftime('%Y-%m-%d')}. Nothing here is written by hand: {claim}.",
         "",
         f"Versions: {pkgs or '-'}.",
         "",
@@ -147,30 +151,83 @@ def _op_row(op: str, real: list[dict], passed: list[dict], bad: list[dict]) -> s
     )
 
 
+_MODEL_CLAIM = (
+    "a model passes only when a record shows ONNX Runtime matching Paddle on every output "
+    "at every input set listed"
+)
+
+
 def render_models(records: list[dict]) -> str:
     models = [r for r in records if r.get("kind") == "model"]
     latest: dict[tuple, dict] = {}
     for r in models:
-        latest[(r["target"], r.get("provider", ""))] = r
-    lines = _header("Models", models)
+        # The case is part of the key: a CLI export of a file named like a model case is
+        # another row, not a newer run of that case.
+        latest[(r["target"], r.get("case", ""), r.get("provider", ""))] = r
+    rows = [r for _, r in sorted(latest.items())]
+    declared = [r for r in rows if r.get("expected_failure")]
+    passed = [r for r in rows if r["status"] == "pass" and not r.get("expected_failure")]
+    failing = [r for r in rows if r["status"] in FAILED and not r.get("expected_failure")]
+    lines = _header("Models", models, _MODEL_CLAIM)
     lines += [
+        f"**{len(passed)} of {len(rows)} model exports pass; {len(declared)} expected "
+        f"failure{'s' if len(declared) != 1 else ''}; {len(failing)} failing.**",
+        "",
         "| model | source | status | opset | dynamic | input shapes | Paddle ops | ONNX nodes "
-        "| max abs err | max rel err | provider | seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| max abs err | max rel err | tolerance (atol, rtol) | provider | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (name, provider), r in sorted(latest.items()):
-        status = (
-            r["status"] if not r.get("expected_failure") else f"xfail: {r['expected_failure']}"
-        )
-        shapes = "; ".join(str(s) for s in r.get("input_shapes", []))
+    for r in rows:
         lines.append(
-            f"| {name} | {r.get('paddle_api', '')} | {_cell(status)} | {r.get('opset', '-')} | "
-            f"{'yes' if r.get('dynamic') else 'no'} | {shapes} | {r.get('paddle_ops', '-')} | "
-            f"{r.get('onnx_nodes', '-')} | {_fmt(_num(r.get('max_abs')))} | "
-            f"{_fmt(_num(r.get('max_rel')))} | {_short_provider(provider) or '-'} | "
-            f"{r.get('seconds', '-')} |"
+            f"| {r['target']} | {r.get('paddle_api', '')} | {_cell(_model_status(r))} | "
+            f"{r.get('opset', '-')} | {'yes' if r.get('dynamic') else 'no'} | "
+            f"{_shapes(r.get('input_shapes'))} | {r.get('paddle_ops', '-')} | "
+            f"{r.get('onnx_nodes', '-')} | {_metric(r.get('max_abs'))} | "
+            f"{_metric(r.get('max_rel'))} | {_tolerances(r.get('tolerances'))} | "
+            f"{_short_provider(r.get('provider', '')) or '-'} | {_seconds(r.get('seconds'))} |"
         )
+    lines += [
+        "",
+        "An element matches when |got - want| <= atol + rtol * |want|. The max rel err is "
+        "taken over elements with |want| > atol, so a near-zero logit can make it large "
+        "while every element is within the bound.",
+    ]
     return "\n".join(lines) + "\n"
+
+
+def _model_status(r: dict) -> str:
+    reason = r.get("expected_failure")
+    if reason:
+        return (
+            f"xpass (stale xfail): {reason}" if r["status"] == "pass" else f"xfail: {reason}"
+        )
+    if r["status"] in FAILED and r.get("reason"):
+        return f"{r['status']}: {r['reason']}"
+    return r["status"]
+
+
+def _shapes(sets) -> str:
+    """Render input sets as ``1x3x224x224; 3x3x224x224`` (inputs of one set by commas)."""
+    if not sets:
+        return "-"
+    return "; ".join(
+        ", ".join("x".join(str(d) for d in shape) or "scalar" for shape in one) for one in sets
+    )
+
+
+def _metric(x) -> str:
+    # Records without metrics (an export that failed, an expected failure) show a dash.
+    return "-" if x is None else _fmt(_num(x))
+
+
+def _tolerances(tols) -> str:
+    if not tols:
+        return "-"
+    return "; ".join(f"{d}: {a:g}, {r:g}" for d, (a, r) in sorted(tols.items()))
+
+
+def _seconds(x) -> str:
+    return "-" if x is None else f"{_num(x):.2f}"
 
 
 def render_all(store: ResultStore | None = None, out: Path | None = None) -> dict[str, Path]:

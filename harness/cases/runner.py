@@ -13,7 +13,7 @@ from harness.errors import HarnessError
 from harness.export import opset_range, registry, to_onnx
 from harness.reference import run_layer
 from harness.results import ResultStore, finite, versions
-from harness.verify import Verdict, verify
+from harness.verify import Verdict, tolerance_for, verify
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ def case_opsets(case: OpCase, config: RunConfig) -> list[int]:
         low = max(low, mapping.lowest_opset)
     if case.min_opset:
         low = max(low, case.min_opset)
+    if case.max_opset:
+        high = min(high, case.max_opset)
     wanted = range(low, high + 1)
     if config.opsets:
         wanted = [o for o in wanted if o in set(config.opsets)]
@@ -153,6 +155,12 @@ def run_model_case(case: ModelCase, config: RunConfig, program: CaseProgram | No
     program = program if program is not None else case.build()
     start = time.perf_counter()
     base = _base_record(case, program)
+    # The model table shows the bound next to the error, so a max rel err reads in context.
+    base["tolerances"] = {
+        dtype: [tol.atol, tol.rtol]
+        for dtype in program.dtypes
+        for tol in [tolerance_for(dtype, case.tolerances)]
+    }
     try:
         graph = capture_layer(program.layer, program.specs)
         expected = [run_layer(program.layer, inputs) for inputs in program.input_sets]
