@@ -16,7 +16,7 @@ from harness.errors import BadArgumentError, VerificationError
 from harness.export import to_onnx
 from harness.graph import Graph
 from harness.io import save_model
-from harness.verify import Verdict, raise_on_failure, verify
+from harness.verify import MODEL_TOLERANCES, Verdict, raise_on_failure, verify
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,8 @@ def export(
         providers: ONNX Runtime providers to verify on ("cpu", "cuda").
         verify_inputs: list of input sets (each a list of arrays) to verify at; by default
             random inputs at several sizes of every dynamic dim.
-        tolerances: per-dtype ``(atol, rtol)`` overrides for the comparison.
+        tolerances: per-dtype ``(atol, rtol)`` overrides for the comparison; the defaults
+            are ``harness.verify.MODEL_TOLERANCES`` (float32: 1e-4, 1e-4).
 
     Returns an ExportResult. Raises UnsupportedOpsError (every unsupported op at once),
     OpsetError, ModelFileError, CaptureError, or VerificationError when ONNX Runtime and
@@ -152,7 +153,8 @@ def _has_external_data(target: Path) -> bool:
 
 
 def _verify(model, graph, sets, reference, providers, tolerances) -> list[Verdict]:
-    return verify(model, graph.inputs, sets, reference, providers, tolerances)
+    policy = {**MODEL_TOLERANCES, **(tolerances or {})}
+    return verify(model, graph.inputs, sets, reference, providers, policy)
 
 
 def _capture(layer, input_spec):

@@ -109,6 +109,7 @@ def cmd_export(args) -> int:
             opset_version=args.opset,
             verify=not args.no_verify,
             providers=args.provider.split(","),
+            tolerances=_tolerances(args),
         )
     except HarnessError as e:
         print(f"harness export: {type(e).__name__}: {e}", file=sys.stderr)
@@ -116,6 +117,17 @@ def cmd_export(args) -> int:
     _record_export(args, result)
     print(result.summary())
     return 0
+
+
+def _tolerances(args) -> dict | None:
+    if args.atol is None and args.rtol is None:
+        return None
+    from harness.verify import MODEL_TOLERANCES
+
+    default = MODEL_TOLERANCES["float32"]
+    atol = default.atol if args.atol is None else args.atol
+    rtol = default.rtol if args.rtol is None else args.rtol
+    return {"float32": (atol, rtol)}
 
 
 def _record_export(args, result) -> None:
@@ -188,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--opset", type=int, default=None)
     exp.add_argument("--provider", default="cpu")
     exp.add_argument("--no-verify", action="store_true")
+    exp.add_argument("--atol", type=float, default=None, help="float32 absolute tolerance")
+    exp.add_argument("--rtol", type=float, default=None, help="float32 relative tolerance")
     exp.add_argument("--records", default=None)
     exp.set_defaults(fn=cmd_export)
 

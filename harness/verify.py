@@ -30,14 +30,22 @@ DEFAULT_TOLERANCES: dict[str, Tolerance] = {
     "bfloat16": Tolerance(1e-2, 1e-2),
 }
 EXACT = Tolerance(0.0, 0.0)
+# Defaults for whole models verified by `export`: a deep network sums thousands of
+# products per output, so ONNX Runtime and Paddle's kernels drift apart by ~1e-5 in
+# float32 (resnet18: 4e-6, mobilenet_v2: 1.2e-5 at unit-scale outputs).
+MODEL_TOLERANCES: dict[str, Tolerance] = {
+    **DEFAULT_TOLERANCES,
+    "float32": Tolerance(1e-4, 1e-4),
+    "float16": Tolerance(1e-2, 1e-2),
+}
 
 
-def tolerance_for(dtype: str, overrides: dict | None = None) -> Tolerance:
-    """Return the tolerance for ``dtype``: a case override, else the default, else exact."""
+def tolerance_for(dtype: str, overrides: dict | None = None, defaults=None) -> Tolerance:
+    """Return the tolerance for ``dtype``: an override, else the default, else exact."""
     if overrides and dtype in overrides:
         tol = overrides[dtype]
         return tol if isinstance(tol, Tolerance) else Tolerance(*tol)
-    return DEFAULT_TOLERANCES.get(dtype, EXACT)
+    return (DEFAULT_TOLERANCES if defaults is None else defaults).get(dtype, EXACT)
 
 
 @dataclass(frozen=True)
