@@ -165,11 +165,27 @@ def cmd_report(args) -> int:
 
     store = ResultStore(args.records)
     written = render_all(store, args.reports)
+    if args.baseline:
+        written["changes.md"] = _render_changes(store, args)
     print(
         f"harness report: {len(store.read())} records -> "
         + ", ".join(str(p) for p in written.values())
     )
     return 0
+
+
+def _render_changes(store, args) -> Path:
+    from harness import diff
+    from harness.io import atomic_write_bytes
+    from harness.report import REPORTS
+    from harness.results import ResultStore
+
+    baseline = ResultStore(args.baseline)
+    if not baseline.path.is_dir():
+        raise SystemExit(f"harness report: no baseline records folder at {baseline.path}")
+    target = Path(args.reports or REPORTS) / "changes.md"
+    atomic_write_bytes(target, diff.render(baseline.read(), store.read()).encode())
+    return target
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="re-render the tables from the records")
     rep.add_argument("--records", default=None)
     rep.add_argument("--reports", default=None)
+    rep.add_argument("--baseline", default=None,
+                     help="records folder of an earlier run: also write changes.md")
     rep.set_defaults(fn=cmd_report)
     return parser
 

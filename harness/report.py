@@ -64,10 +64,15 @@ def _header(title: str, records: list[dict], claim: str = _OP_CLAIM) -> list[str
     ]
 
 
+def _complete(records: list[dict]) -> list[dict]:
+    """Keep the records that name what ran and how it ended (others are not evidence)."""
+    return [r for r in records if r.get("target") and r.get("case") and r.get("status")]
+
+
 def render_op_list(records: list[dict]) -> str:
     from harness.export import registry
 
-    ops = [r for r in records if r.get("kind") == "op"]
+    ops = _complete([r for r in records if r.get("kind") == "op"])
     by_op: dict[str, list[dict]] = defaultdict(list)
     for r in ops:
         by_op[r["target"]].append(r)
@@ -158,7 +163,7 @@ _MODEL_CLAIM = (
 
 
 def render_models(records: list[dict]) -> str:
-    models = [r for r in records if r.get("kind") == "model"]
+    models = _complete([r for r in records if r.get("kind") == "model"])
     latest: dict[tuple, dict] = {}
     for r in models:
         # The case is part of the key: a CLI export of a file named like a model case is
