@@ -12,6 +12,9 @@ from harness.cases import CaseProgram, OpCase, case_tests
 from harness.cases.strategies import Input, broadcast_partner, floats, program, shapes
 
 DTYPES = ("float32", "int64", "bool")
+# paddle.tile and paddle.expand refuse to trace a bool input that may need a gradient,
+# which every InputSpec's does.
+NO_BOOL = ("float32", "int64")
 
 
 class _Apply1(paddle.nn.Layer):
@@ -372,6 +375,278 @@ def split_with_num_programs(draw):
     return program(draw, layer, [Input("x", names, dtype)], sizes, dynamic, attrs)
 
 
+# --- shapes, slices and broadcasting ---------------------------------------------------------
+
+
+def _shape64(x):
+    return paddle.shape(x)
+
+
+def _shape32(x):
+    # What legacy programs call; the public API now makes shape64.
+    return paddle._C_ops.shape(x)
+
+
+@st.composite
+def shape_programs(draw, fn=_shape64):
+    """The shape of a tensor of any dtype, returned as an output (dynamic dims too)."""
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes(0, 4, max_side=3))
+    names, sizes, dynamic = _symbolic(draw, shape)
+    return program(draw, _apply(fn), [Input("x", names, dtype)], sizes, dynamic, {"x": shape})
+
+
+def _reshape_like(x, y, *, int32):
+    shape = paddle.shape(y)
+    return paddle.reshape(x, shape.astype("int32") if int32 else shape)
+
+
+@st.composite
+def reshape_runtime_programs(draw):
+    """Reshape x to the run-time shape of y (its dims permuted), int64 or int32.
+
+    Eager Paddle 3.3 fails on a shape tensor of one element, so y has rank 2 or more.
+    """
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes(2, 4, max_side=3))
+    names, sizes, dynamic = _symbolic(draw, shape)
+    y_names = tuple(draw(st.permutations(names)))
+    layer = _apply(_reshape_like, 2, int32=draw(st.booleans()))
+    inputs = [Input("x", names, dtype), Input("y", y_names)]
+    attrs = {"x": names, "y": y_names, **layer.attrs}
+    return program(draw, layer, inputs, sizes, dynamic, attrs)
+
+
+def _slice(x, *, axes, starts, ends):
+    return paddle.slice(x, axes, starts, ends)
+
+
+@st.composite
+def slice_programs(draw):
+    """paddle.slice with bounds past either end, negative ones, and empty results."""
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes(1, 4, max_side=4))
+    rank = len(shape)
+    axes = draw(st.lists(st.integers(0, rank - 1), min_size=1, max_size=rank, unique=True))
+    bound = st.one_of(st.integers(-6, 6), st.just(2**31 - 1))
+    starts = [draw(bound) for _ in axes]
+    ends = [draw(bound) for _ in axes]
+    names, sizes, dynamic = _symbolic(draw, shape)
+    axes = [_signed(draw, a, rank) for a in axes]
+    layer = _apply(_slice, axes=axes, starts=starts, ends=ends)
+    attrs = {"x": shape, **layer.attrs}
+    return program(draw, layer, [Input("x", names, dtype)], sizes, dynamic, attrs)
+
+
+def _index(x, *, key):
+    return x[key]
+
+
+@st.composite
+def slice_index_programs(draw):
+    """``x[i, a:b, ...]``: integer indices become slice's decrease_axis."""
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes(1, 4, max_side=4))
+    key, indexed = [], []
+    for i, d in enumerate(shape):
+        kind = draw(st.sampled_from(("int", "range", "all")))
+        if kind == "int":
+            key.append(draw(st.integers(-d, d - 1)))
+            indexed.append(i)
+        elif kind == "range":
+            key.append(slice(draw(st.integers(-d, d)), draw(st.integers(-d, d))))
+            indexed.append(i)
+        else:
+            key.append(slice(None))
+    if not any(isinstance(k, int) for k in key):
+        # Ranges alone may cover whole dims, and then Paddle makes no slice op at all.
+        key[0] = draw(st.integers(-shape[0], shape[0] - 1))
+        indexed = sorted(set(indexed) | {0})
+    free = [i for i in range(len(shape)) if i not in indexed]
+    names, sizes, dynamic = _symbolic(draw, shape, allowed=free)
+    layer = _apply(_index, key=tuple(key))
+    attrs = {"x": shape, "key": repr(tuple(key))}
+    return program(draw, layer, [Input("x", names, dtype)], sizes, dynamic, attrs)
+
+
+def _last_column(x):
+    # The start is computed at run time: shape64 -> slice -> scale -> stack -> slice.
+    return x[:, paddle.shape(x)[1] - 1]
+
+
+@st.composite
+def slice_runtime_programs(draw):
+    shape = draw(shapes(2, 3, max_side=4))
+    names, sizes, dynamic = _symbolic(draw, shape)
+    return program(draw, _apply(_last_column), [Input("x", names)], sizes, dynamic)
+
+
+def _stack(*xs, axis):
+    return paddle.stack(list(xs), axis=axis)
+
+
+@st.composite
+def stack_programs(draw):
+    """Stack 1-3 tensors (0-d ones too) along a new axis, negative allowed."""
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes(0, 3, max_side=3))
+    n = draw(st.integers(1, 3))
+    axis = _signed(draw, draw(st.integers(0, len(shape))), len(shape) + 1)
+    names, sizes, dynamic = _symbolic(draw, shape)
+    inputs = [Input(f"x{k}", names, dtype) for k in range(n)]
+    layer = _apply(_stack, n, axis=axis)
+    return program(draw, layer, inputs, sizes, dynamic, {"x": shape, "n": n, "axis": axis})
+
+
+def _full_like_shape(x, *, tail, value, dtype):
+    # [batch, *tail]: the shape is a stack of a run-time dim and constants.
+    return paddle.full([paddle.shape(x)[0], *tail], value, dtype)
+
+
+def _full_shape_of(x, y, *, dtype):
+    # Both the shape and the fill value arrive at run time.
+    return paddle.full(paddle.shape(x), y, dtype)
+
+
+@st.composite
+def full_with_tensor_programs(draw):
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes(1, 3, max_side=3))
+    names, sizes, dynamic = _symbolic(draw, shape)
+    tail = list(draw(shapes(0, 2, max_side=3)))
+    value = _value(draw, dtype)
+    layer = _apply(_full_like_shape, tail=tail, value=value, dtype=dtype)
+    attrs = {"tail": tail, "value": value, "dtype": dtype}
+    return program(draw, layer, [Input("x", names)], sizes, dynamic, attrs)
+
+
+@st.composite
+def full_with_tensor_value_programs(draw):
+    """The fill value is a 0-d or [1] input, cast when ``dtype`` differs from it."""
+    dtype = draw(st.sampled_from(DTYPES))
+    value_dtype = draw(st.sampled_from(("float32", dtype)))
+    shape = draw(shapes(2, 3, max_side=3))  # see reshape_runtime_programs
+    names, sizes, dynamic = _symbolic(draw, shape)
+    value = Input("y", draw(st.sampled_from(((), (1,)))), value_dtype, -100, 100)
+    layer = _apply(_full_shape_of, 2, dtype=dtype)
+    attrs = {"x": shape, "dtype": dtype, "value_dtype": value_dtype}
+    return program(draw, layer, [Input("x", names), value], sizes, dynamic, attrs)
+
+
+def _gather(x, index, *, axis):
+    return paddle.gather(x, index, axis)
+
+
+@st.composite
+def gather_programs(draw):
+    """Gather an int32/int64 index (0-d or 1-D, negatives too) along a constant axis."""
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes(1, 3, max_side=4))
+    axis = draw(st.integers(0, len(shape) - 1))
+    d = shape[axis]
+    index_shape = draw(st.sampled_from(((), (1,), (2,), (4,))))
+    index = Input("index", index_shape, draw(st.sampled_from(("int32", "int64"))), -d, d - 1)
+    others = [i for i in range(len(shape)) if i != axis]
+    names, sizes, dynamic = _symbolic(draw, shape, allowed=others)
+    layer = _apply(_gather, 2, axis=_signed(draw, axis, len(shape)))
+    attrs = {"x": shape, "index": index_shape, **layer.attrs}
+    return program(draw, layer, [Input("x", names, dtype), index], sizes, dynamic, attrs)
+
+
+def _cast(x, *, dtype):
+    return paddle.cast(x, dtype)
+
+
+@st.composite
+def cast_programs(draw):
+    """Between float32/float64/int32/int64/bool; floats keep off .5 edges by luck only
+    mattering to rounding casts, which these are not (float to int truncates)."""
+    kinds = ("float32", "float64", "int32", "int64", "bool")
+    source, target = draw(st.sampled_from(kinds)), draw(st.sampled_from(kinds))
+    shape = draw(shapes(0, 3, max_side=4))
+    names, sizes, dynamic = _symbolic(draw, shape)
+    x = Input("x", names, source, -100, 100)
+    layer = _apply(_cast, dtype=target)
+    return program(draw, layer, [x], sizes, dynamic, {"from": source, "to": target})
+
+
+def _expand(x, *, shape):
+    return paddle.expand(x, shape)
+
+
+def _expand_like(x, y):
+    return paddle.expand(x, paddle.shape(y))
+
+
+@st.composite
+def expand_programs(draw):
+    """Expand size-1 dims and add leading ones; -1 keeps a dim (dynamic ones too)."""
+    dtype = draw(st.sampled_from(NO_BOOL))
+    shape = tuple(draw(st.lists(st.sampled_from((1, 1, 2, 3)), min_size=0, max_size=3)))
+    lead = list(draw(shapes(0, 2, max_side=3)))
+    target, keep = [], []
+    for i, d in enumerate(shape):
+        choice = draw(st.sampled_from(("keep", "grow") if d == 1 else ("keep", "same")))
+        if choice == "keep":
+            target.append(-1)
+            keep.append(i)
+        else:
+            target.append(d if choice == "same" else draw(st.integers(1, 3)))
+    if not lead and all(t in (-1, d) for t, d in zip(target, shape)):
+        lead = [draw(st.integers(1, 3))]  # an expand to the same shape makes no op
+    names, sizes, dynamic = _symbolic(draw, shape, allowed=keep)
+    layer = _apply(_expand, shape=lead + target)
+    attrs = {"x": shape, "shape": lead + target}
+    return program(draw, layer, [Input("x", names, dtype)], sizes, dynamic, attrs)
+
+
+@st.composite
+def expand_runtime_programs(draw):
+    """Expand x to the run-time shape of y, x broadcasting against it."""
+    dtype = draw(st.sampled_from(NO_BOOL))
+    shape = draw(shapes(2, 3, max_side=3))  # see reshape_runtime_programs
+    names, sizes, dynamic = _symbolic(draw, shape)
+    x_shape = tuple(1 if draw(st.booleans()) else n for n in names)
+    x_shape = x_shape[draw(st.integers(0, len(x_shape))) :]
+    inputs = [Input("x", x_shape, dtype), Input("y", names)]
+    attrs = {"x": x_shape, "y": names}
+    return program(draw, _apply(_expand_like, 2), inputs, sizes, dynamic, attrs)
+
+
+def _tile(x, *, repeat_times):
+    return paddle.tile(x, repeat_times)
+
+
+def _tile_by_shape(x, y):
+    return paddle.tile(x, paddle.shape(y))
+
+
+@st.composite
+def tile_programs(draw):
+    """Repeat lists shorter than, as long as and longer than the rank."""
+    dtype = draw(st.sampled_from(NO_BOOL))
+    shape = draw(shapes(1, 3, max_side=3))
+    repeats = draw(st.lists(st.integers(1, 3), min_size=1, max_size=len(shape) + 2))
+    names, sizes, dynamic = _symbolic(draw, shape)
+    layer = _apply(_tile, repeat_times=repeats)
+    attrs = {"x": shape, "repeat_times": repeats}
+    return program(draw, layer, [Input("x", names, dtype)], sizes, dynamic, attrs)
+
+
+@st.composite
+def tile_runtime_programs(draw):
+    """Repeat counts computed at run time (the shape of y), of any length."""
+    dtype = draw(st.sampled_from(NO_BOOL))
+    shape = draw(shapes(1, 3, max_side=3))
+    counts = draw(shapes(1, 4, max_side=2))
+    names, sizes, dynamic = _symbolic(draw, shape)
+    r_names, r_sizes, r_dynamic = _symbolic(draw, counts, prefix="r")
+    inputs = [Input("x", names, dtype), Input("y", r_names)]
+    attrs = {"x": shape, "repeats": counts}
+    sizes.update(r_sizes)
+    return program(draw, _apply(_tile_by_shape, 2), inputs, sizes, dynamic + r_dynamic, attrs)
+
+
 CASES = [
     OpCase("pd_op.full", "broadcast", full_broadcast_programs(), "paddle.full"),
     OpCase("pd_op.full", "concat", full_concat_programs(), "paddle.full / paddle.ones"),
@@ -425,6 +700,56 @@ CASES = [
         "num",
         split_with_num_programs(),
         "paddle.split(x, num) / chunk",
+    ),
+]
+
+CASES += [
+    OpCase(
+        "pd_op.shape64", "any", shape_programs(), "paddle.shape / Tensor.shape at run time"
+    ),
+    OpCase("pd_op.shape", "int32", shape_programs(_shape32), "paddle._C_ops.shape (legacy)"),
+    OpCase(
+        "pd_op.reshape",
+        "runtime-shape",
+        reshape_runtime_programs(),
+        "paddle.reshape(x, paddle.shape(y))",
+    ),
+    OpCase("pd_op.slice", "bounds", slice_programs(), "paddle.slice"),
+    OpCase("pd_op.slice", "index", slice_index_programs(), "x[i, a:b]"),
+    OpCase(
+        "pd_op.slice",
+        "runtime-start",
+        slice_runtime_programs(),
+        "x[:, paddle.shape(x)[1] - 1]",
+    ),
+    OpCase("pd_op.stack", "axis", stack_programs(), "paddle.stack"),
+    OpCase(
+        "pd_op.full_with_tensor",
+        "runtime-dim",
+        full_with_tensor_programs(),
+        "paddle.full([paddle.shape(x)[0], ...], v)",
+    ),
+    OpCase(
+        "pd_op.full_with_tensor",
+        "runtime-value",
+        full_with_tensor_value_programs(),
+        "paddle.full(paddle.shape(x), tensor)",
+    ),
+    OpCase("pd_op.gather", "axis", gather_programs(), "paddle.gather"),
+    OpCase("pd_op.cast", "dtypes", cast_programs(), "paddle.cast / Tensor.astype"),
+    OpCase("pd_op.expand", "const-shape", expand_programs(), "paddle.expand"),
+    OpCase(
+        "pd_op.expand",
+        "runtime-shape",
+        expand_runtime_programs(),
+        "paddle.expand(x, paddle.shape(y))",
+    ),
+    OpCase("pd_op.tile", "const-repeats", tile_programs(), "paddle.tile"),
+    OpCase(
+        "pd_op.tile",
+        "runtime-repeats",
+        tile_runtime_programs(),
+        "paddle.tile(x, paddle.shape(y))",
     ),
 ]
 

@@ -13,6 +13,7 @@ and ``builtin.split`` aliases its results to them.
 import numpy as np
 from onnx import numpy_helper
 
+from harness.export.builder import onnx_dtype
 from harness.export.registry import Unsupported, register
 
 # ONNX Slice reads an end this large as "to the end of the axis".
@@ -95,7 +96,8 @@ def full_int_array(ctx, op):
 
 @register("pd_op.assign_value_")
 def assign_value_(ctx, op):
-    """Emit ``values`` reshaped to ``shape`` as a constant (the placeholder operand is unread)."""
+    """Emit ``values`` reshaped to ``shape`` as a constant; the placeholder operand (a
+    full of the same shape) is not read."""
     _constant(ctx, op)
 
 
@@ -130,17 +132,8 @@ def builtin_split(ctx, op):
 def reshape(ctx, op):
     """Reshape to the ``shape`` operand: a constant list (0 copies the input dim, -1 is
     inferred, as in ONNX with allowzero=0) or an integer tensor computed at run time."""
-    x, out = ctx.input(op, 0), ctx.out(op)
-    shape = ctx.const(op, 1)
-    if shape is not None:
-        shape = ctx.int64s(np.asarray(shape).reshape(-1), "shape")
-    else:
-        dtype = ctx.dtype(op, 1)
-        if dtype not in ("int32", "int64"):
-            raise Unsupported(f"a reshape shape of dtype {dtype} is not supported")
-        shape = ctx.input(op, 1)
-        shape = shape if dtype == "int64" else ctx.cast(shape, "int64")
-    ctx.node("Reshape", [x, shape], [out])
+    shape = _int64_operand(ctx, op, 1, "reshape shape")
+    ctx.node("Reshape", [ctx.input(op, 0), shape], [ctx.out(op)])
 
 
 @register("pd_op.flatten")
@@ -201,6 +194,9 @@ def squeeze(ctx, op):
         ctx.node("Squeeze", [x], [out])
         return
     rank = len(shape)
+    if rank == 0:  # nothing to squeeze
+        ctx.alias(out, x)
+        return
     axes = sorted({a % rank for a in axes}) if axes else list(range(rank))
     if any(shape[a] is None for a in axes):
         raise Unsupported(_SQUEEZE_DYNAMIC)
@@ -313,3 +309,148 @@ def split_with_num(ctx, op):
     extra = {"num_outputs": num} if ctx.opset >= 18 else {}
     parts = ctx.node("Split", [x], num, axis=axis, **extra)
     publish_list(ctx, ctx.out(op), parts if isinstance(parts, list) else [parts])
+
+
+# --- shapes, slices and broadcasting ---------------------------------------------------------
+
+
+def _int64_operand(ctx, op, key, what: str) -> str:
+    """Return operand ``key`` as an int64 tensor: the constant, or the run-time value."""
+    value = ctx.const(op, key)
+    if value is not None:
+        return ctx.int64s(np.asarray(value).reshape(-1), what)
+    dtype = ctx.dtype(op, key)
+    if dtype not in ("int32", "int64"):
+        raise Unsupported(f"{what} of dtype {dtype} is not supported")
+    name = ctx.input(op, key)
+    return name if dtype == "int64" else ctx.cast(name, "int64")
+
+
+@register("pd_op.shape64")
+def shape64(ctx, op):
+    """Emit the int64 shape of the input."""
+    ctx.node("Shape", [ctx.input(op, 0)], [ctx.out(op)])
+
+
+@register("pd_op.shape")
+def shape(ctx, op):
+    """Emit the shape of the input in the result's dtype (int32 for this op)."""
+    dtype = ctx.out_value(op).dtype
+    if dtype == "int64":
+        ctx.node("Shape", [ctx.input(op, 0)], [ctx.out(op)])
+        return
+    ctx.node(
+        "Cast", [ctx.node("Shape", [ctx.input(op, 0)])], [ctx.out(op)], to=onnx_dtype(dtype)
+    )
+
+
+@register("pd_op.slice")
+def slice_(ctx, op):
+    """Slice ``axes`` from ``starts`` to ``ends`` (constants or run-time int tensors);
+    out-of-range and negative bounds clamp as in ONNX. ``decrease_axis`` dims are then
+    squeezed away (they have size 1 by then); ``infer_flags`` only guide Paddle."""
+    x, out = ctx.input(op, 0), ctx.out(op)
+    rank = ctx.rank(op, 0)
+    axes = [a % rank for a in op.attrs["axes"]]
+    starts = _int64_operand(ctx, op, 1, "slice starts")
+    ends = _int64_operand(ctx, op, 2, "slice ends")
+    decrease = sorted({a % rank for a in op.attrs.get("decrease_axis", [])})
+    sliced = ctx.node("Slice", [x, starts, ends, ctx.int64s(axes, "axes")])
+    if decrease:
+        _axes_node(ctx, "Squeeze", [sliced], out, decrease)
+    else:
+        ctx.alias(out, sliced)
+
+
+@register("pd_op.stack")
+def stack(ctx, op):
+    """Stack the combined list along the new axis ``axis`` (negative counts from the end
+    of the result)."""
+    parts = ctx.input_list(op, 0)
+    axis = op.attrs["axis"] % ctx.out_value(op).rank
+    if len(parts) == 1:
+        _axes_node(ctx, "Unsqueeze", parts, ctx.out(op), [axis])
+        return
+    columns = []
+    for part in parts:
+        column = ctx.builder.fresh(f"{part}_unsqueezed")
+        _axes_node(ctx, "Unsqueeze", [part], column, [axis])
+        columns.append(column)
+    ctx.node("Concat", columns, [ctx.out(op)], axis=axis)
+
+
+@register("pd_op.full_with_tensor")
+def full_with_tensor(ctx, op):
+    """Fill a tensor of the run-time ``shape`` operand with ``value`` (cast to ``dtype``)."""
+    shape = _int64_operand(ctx, op, 1, "fill shape")
+    dtype = ctx.out_value(op).dtype
+    value = ctx.const(op, 0)
+    if value is not None:
+        fill = numpy_helper.from_array(np.asarray(value, dtype=dtype).reshape(1), "value")
+        ctx.node("ConstantOfShape", [shape], [ctx.out(op)], value=fill)
+        return
+    scalar = ctx.node("Reshape", [ctx.input(op, 0), ctx.int64s([], "scalar")])
+    if ctx.dtype(op, 0) != dtype:
+        scalar = ctx.cast(scalar, dtype)
+    ctx.node("Expand", [scalar, shape], [ctx.out(op)])
+
+
+@register("pd_op.gather")
+def gather(ctx, op):
+    """Gather ``index`` (int tensor, 0-d or 1-D, negatives allowed) along the constant
+    ``axis``."""
+    x, index = ctx.input(op, 0), ctx.input(op, 1)
+    rank = ctx.rank(op, 0)
+    if ctx.rank(op, 1) > 1:
+        raise Unsupported("gather with an index of rank above 1 is not supported")
+    axis = _axis(ctx, op, 2, rank, "gather axis") if op.input(2) else 0
+    ctx.node("Gather", [x, index], [ctx.out(op)], axis=axis)
+
+
+@register("pd_op.cast")
+def cast(ctx, op):
+    """Convert to ``dtype``: float to int truncates toward zero, nonzero becomes True."""
+    x, dtype = ctx.input(op, 0), op.attrs["dtype"]
+    if ctx.dtype(op, 0) == dtype:
+        ctx.alias(ctx.out(op), x)
+        return
+    ctx.node("Cast", [x], [ctx.out(op)], to=onnx_dtype(dtype))
+
+
+@register("pd_op.expand")
+def expand(ctx, op):
+    """Broadcast to the ``shape`` operand (a constant or a run-time int tensor); its -1
+    entries keep the input's dim, which ONNX Expand spells 1."""
+    x, out = ctx.input(op, 0), ctx.out(op)
+    shape = ctx.const(op, 1)
+    if shape is not None:
+        shape = np.where(np.asarray(shape).reshape(-1) == -1, 1, shape)
+        ctx.node("Expand", [x, ctx.int64s(shape, "shape")], [out])
+        return
+    shape = _int64_operand(ctx, op, 1, "expand shape")
+    minus_one = ctx.node("Equal", [shape, ctx.int64s([-1])])
+    shape = ctx.node("Where", [minus_one, ctx.int64s([1]), shape])
+    ctx.node("Expand", [x, shape], [out])
+
+
+@register("pd_op.tile")
+def tile(ctx, op):
+    """Repeat by ``repeat_times`` (constant or run-time): a shorter list is padded with
+    leading 1s, a longer one first gives the input leading size-1 dims, as Paddle does."""
+    x, out, rank = ctx.input(op, 0), ctx.out(op), ctx.rank(op, 0)
+    length = (ctx.in_value(op, 1).shape or (None,))[0]
+    if length is None:
+        raise Unsupported("tile repeat_times of unknown length is not supported")
+    constant = ctx.const(op, 1)
+    if constant is not None:
+        pad = [1] * (rank - length)
+        repeats = ctx.int64s(pad + [int(r) for r in np.reshape(constant, -1)], "repeats")
+    else:
+        repeats = _int64_operand(ctx, op, 1, "tile repeat_times")
+        if length < rank:
+            repeats = ctx.node("Concat", [ctx.int64s([1] * (rank - length)), repeats], axis=0)
+    if length > rank:
+        lifted = ctx.builder.fresh(f"{x}_lifted")
+        _axes_node(ctx, "Unsqueeze", [x], lifted, list(range(length - rank)))
+        x = lifted
+    ctx.node("Tile", [x, repeats], [out])
