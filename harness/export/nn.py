@@ -1,0 +1,471 @@
+"""Convolution, pooling, normalization and dropout.
+
+ONNX's Conv, pools and BatchNormalization take channels first only, so a channels-last
+(NHWC) Paddle op is exported as a transpose in, the op, and a transpose back out.
+"""
+
+import numpy as np
+from onnx import numpy_helper
+
+from harness.export.registry import Unsupported, register
+
+# --- shared helpers ----------------------------------------------------------------------
+
+
+def _channels_last(op, key: str = "data_format") -> bool:
+    fmt = op.attrs.get(key, "NCHW")
+    if fmt not in ("NCHW", "NHWC", "AnyLayout"):
+        raise Unsupported(f"{key}={fmt!r} is not supported; expected 'NCHW' or 'NHWC'")
+    return fmt == "NHWC"
+
+
+def _perms(rank: int) -> tuple[list[int], list[int]]:
+    """Return the permutations channels-last -> channels-first and back."""
+    to_first = [0, rank - 1] + list(range(1, rank - 1))
+    to_last = [0] + list(range(2, rank)) + [1]
+    return to_first, to_last
+
+
+def _spatial(ctx, op, last: bool) -> list:
+    shape = ctx.in_value(op, 0).shape
+    if shape is None or len(shape) != 4:
+        raise Unsupported(f"expected a 4-D input, got shape {shape}")
+    return list(shape[1:3] if last else shape[2:])
+
+
+def _to_first(ctx, x: str, last: bool, rank: int = 4) -> str:
+    return ctx.node("Transpose", [x], perm=_perms(rank)[0]) if last else x
+
+
+def _emit(ctx, op, onnx_op: str, inputs, last: bool, rank: int = 4, **attrs) -> None:
+    """Emit ``onnx_op`` into result 0, transposing back to channels-last when needed."""
+    if not last:
+        ctx.node(onnx_op, inputs, [ctx.out(op)], **attrs)
+        return
+    y = ctx.node(onnx_op, inputs, **attrs)
+    ctx.node("Transpose", [y], [ctx.out(op)], perm=_perms(rank)[1])
+
+
+def _used(ctx, name: str) -> bool:
+    return name in ctx.graph.outputs or bool(ctx.graph.consumers(name))
+
+
+def _reject_used(ctx, op, results, what: str) -> None:
+    for i in results:
+        if i < len(op.outputs) and _used(ctx, op.outputs[i]):
+            raise Unsupported(f"result {i} ({what}) is used, and only result 0 is exported")
+
+
+def _explicit_pads(paddings, n: int = 2) -> list[int]:
+    """Paddle's [h, w] or [top, bottom, left, right] -> ONNX [top, left, bottom, right]."""
+    p = [int(v) for v in paddings]
+    if len(p) == n:
+        return p + p
+    if len(p) == 2 * n:
+        return p[0::2] + p[1::2]
+    raise Unsupported(f"paddings={p} has {len(p)} values; expected {n} or {2 * n}")
+
+
+def _same_pads(spatial, kernel, strides) -> list[int]:
+    """Return the pads of Paddle's SAME: output ceil(in / stride), the odd one at the end."""
+    begins, ends = [], []
+    for size, k, s in zip(spatial, kernel, strides):
+        total = max((-(-size // s) - 1) * s + k - size, 0)
+        begins.append(total // 2)
+        ends.append(total - total // 2)
+    return begins + ends
+
+
+def _padding(op, spatial, kernel, strides) -> dict:
+    """Return ONNX pads (or auto_pad) for ``padding_algorithm`` and ``paddings``.
+
+    SAME needs the spatial sizes. When they are dynamic, ONNX's SAME_UPPER puts the odd
+    pad at the end as Paddle does, but ONNX Runtime fails where the pad would be negative
+    (a kernel smaller than its stride, at some sizes) while Paddle clamps it at 0; then
+    ``{"run_time": True}`` asks the caller to pad explicitly (see _pad_same_at_run_time).
+    """
+    algorithm = op.attrs.get("padding_algorithm", "EXPLICIT")
+    if algorithm == "VALID":
+        return {"pads": [0, 0, 0, 0]}
+    if algorithm == "SAME":
+        if any(k is None for k in kernel):
+            raise Unsupported("SAME padding needs the kernel size, which is dynamic here")
+        if all(d is not None for d in spatial):
+            return {"pads": _same_pads(spatial, kernel, strides)}
+        if all(k >= s for k, s in zip(kernel, strides)):
+            return {"auto_pad": "SAME_UPPER"}
+        return {"run_time": True}
+    if algorithm != "EXPLICIT":
+        raise Unsupported(f"padding_algorithm={algorithm!r} is not supported")
+    return {"pads": _explicit_pads(op.attrs.get("paddings", [0, 0]))}
+
+
+def _pad_same_at_run_time(ctx, x: str, kernel, strides, value=None) -> str:
+    """Pad channels-first ``x`` as Paddle's SAME does, from its sizes at run time."""
+    begins, ends = [], []
+    for axis, (k, s) in enumerate(zip(kernel, strides)):
+        size = _shape_dim(ctx, x, 2 + axis)
+        out = ctx.node("Div", [ctx.node("Add", [size, ctx.int64s([s - 1])]), ctx.int64s([s])])
+        span = ctx.node("Mul", [ctx.node("Sub", [out, ctx.int64s([1])]), ctx.int64s([s])])
+        total = ctx.node("Sub", [ctx.node("Add", [span, ctx.int64s([k])]), size])
+        # Where, not Max: Max takes integers only from opset 12.
+        negative = ctx.node("Less", [total, ctx.int64s([0])])
+        total = ctx.node("Where", [negative, ctx.int64s([0]), total])
+        begins.append(ctx.node("Div", [total, ctx.int64s([2])]))
+        ends.append(ctx.node("Sub", [total, begins[-1]]))
+    zeros = ctx.int64s([0, 0])
+    pads = ctx.node("Concat", [zeros, *begins, zeros, *ends], axis=0)
+    return ctx.node("Pad", [x, pads] + ([] if value is None else [value]))
+
+
+def _shape_dim(ctx, x: str, axis: int) -> str:
+    """Return dim ``axis`` of ``x`` as a 1-element int64 tensor, read at run time."""
+    shape = ctx.node("Shape", [x])
+    return ctx.node("Slice", [shape, ctx.int64s([axis]), ctx.int64s([axis + 1])])
+
+
+def _ints(values) -> list[int]:
+    return [int(v) for v in values]
+
+
+# --- convolution -------------------------------------------------------------------------
+
+
+@register("pd_op.conv2d")
+@register("pd_op.depthwise_conv2d")
+def conv2d(ctx, op):
+    """Convert to Conv (the bias is a separate reshape + add in Paddle's program).
+
+    Honours strides, paddings (2 or 4 values), padding_algorithm EXPLICIT/SAME/VALID,
+    dilations, groups and data_format NCHW/NHWC. Paddle's SAME ignores the dilations (its
+    kernel resets them to 1), and so does the export.
+    """
+    last = _channels_last(op)
+    spatial = _spatial(ctx, op, last)
+    kernel = list(ctx.in_value(op, 1).shape[2:])
+    strides = _ints(op.attrs["strides"])
+    dilations = _ints(op.attrs.get("dilations", [1, 1]))
+    if op.attrs.get("padding_algorithm") == "SAME":
+        dilations = [1, 1]
+    pads = _padding(op, spatial, kernel, strides)
+    x = _to_first(ctx, ctx.input(op, 0), last)
+    if pads.pop("run_time", False):
+        x = _pad_same_at_run_time(ctx, x, kernel, strides)
+        pads["pads"] = [0, 0, 0, 0]
+    inputs = [x, ctx.input(op, 1)]
+    group = int(op.attrs.get("groups", 1))
+    _emit(
+        ctx,
+        op,
+        "Conv",
+        inputs,
+        last,
+        strides=strides,
+        dilations=dilations,
+        group=group,
+        **pads,
+    )
+
+
+# --- pooling -----------------------------------------------------------------------------
+
+
+def _reduce(ctx, kind: str, x: str, axis: int) -> str:
+    # Reduce ops take their axes as an input from opset 18 on.
+    onnx_op = "ReduceMax" if kind == "max" else "ReduceMean"
+    if ctx.opset >= 18:
+        return ctx.node(onnx_op, [x, ctx.int64s([axis])], keepdims=1)
+    return ctx.node(onnx_op, [x], axes=[axis], keepdims=1)
+
+
+def _adaptive_axis(ctx, kind: str, x: str, axis: int, size, out: int) -> str:
+    """Pool ``x`` along ``axis`` to ``out`` cells with Paddle's adaptive windows.
+
+    Cell i covers [floor(i * size / out), ceil((i + 1) * size / out)); the windows of
+    neighbouring cells overlap when ``out`` does not divide ``size``, which no ONNX pool
+    can express, so each cell is a Slice and a reduction. A rectangle's mean is the mean
+    of its row means (all rows have the same length), so the two axes pool one at a time.
+    """
+    cells = []
+    for i in range(out):
+        if size is not None:
+            start = ctx.int64s([i * size // out])
+            end = ctx.int64s([-(-(i + 1) * size // out)])
+        else:
+            dim = _shape_dim(ctx, x, axis)
+            start = ctx.node(
+                "Div", [ctx.node("Mul", [dim, ctx.int64s([i])]), ctx.int64s([out])]
+            )
+            numerator = ctx.node("Mul", [dim, ctx.int64s([i + 1])])
+            numerator = ctx.node("Add", [numerator, ctx.int64s([out - 1])])
+            end = ctx.node("Div", [numerator, ctx.int64s([out])])
+        piece = ctx.node("Slice", [x, start, end, ctx.int64s([axis])])
+        cells.append(_reduce(ctx, kind, piece, axis))
+    return cells[0] if out == 1 else ctx.node("Concat", cells, axis=axis)
+
+
+def _adaptive(ctx, op, kind: str, x: str, spatial, size, last: bool) -> None:
+    """Adaptive pooling to ``size`` (-1: keep that dim), as a pool where it is one."""
+    size = [s if s > 0 else spatial[i] for i, s in enumerate(size)]
+    if size == [1, 1]:
+        onnx_op = "GlobalMaxPool" if kind == "max" else "GlobalAveragePool"
+        _emit(ctx, op, onnx_op, [x], last)
+        return
+    if all(d is not None and o is not None and d % o == 0 for d, o in zip(spatial, size)):
+        # Even windows: kernel = stride = in / out, no padding.
+        kernel = [d // o for d, o in zip(spatial, size)]
+        onnx_op = "MaxPool" if kind == "max" else "AveragePool"
+        _emit(ctx, op, onnx_op, [x], last, kernel_shape=kernel, strides=kernel)
+        return
+    for axis, (dim, out) in enumerate(zip(spatial, size)):
+        if out is None or out == dim:
+            continue  # a dim kept as it is: windows of one element
+        x = _adaptive_axis(ctx, kind, x, 2 + axis, dim, out)
+    if last:
+        ctx.node("Transpose", [x], [ctx.out(op)], perm=_perms(4)[1])
+    else:
+        ctx.alias(ctx.out(op), x)
+
+
+# AdaptiveMaxPool2D makes max_pool2d_with_index; pool2d's own max + adaptive path is wrong
+# (measured: output [1, 2] over a 3x2 input gives [1, 1], the true maxima are [4, 5]).
+_ADAPTIVE_MAX = (
+    "pool2d with pooling_type='max' and adaptive=True: Paddle's own kernel returns wrong "
+    "maxima there, so there is nothing right to reproduce"
+)
+_PAST_INPUT = (
+    "ceil_mode makes Paddle's last window start past the input, in the end padding, where "
+    "it returns -FLT_MAX (max) or NaN / 0 (avg); ONNX pools drop such a window"
+)
+
+
+def _check_ceil_windows(spatial, kernel, strides, pads) -> None:
+    """Reject ceil-mode pooling where Paddle's last window holds no input element.
+
+    Paddle's ceil-mode output is ceil((in + pads - k) / s) + 1 cells; ONNX Runtime drops the
+    last one when it would start at or past in + pad_begin. The last start is at most
+    in + pad_end - k + s - 1 past the padded origin, so a dynamic dim is safe when
+    s <= k - pad_end; under SAME, whose pad_end stays below k when k >= s, when k >= s.
+    """
+    n, same = len(kernel), "pads" not in pads  # SAME padding on dynamic dims
+    for i, (size, k, s) in enumerate(zip(spatial, kernel, strides)):
+        if size is None:
+            end = 0 if same else pads["pads"][i + n]
+            if s > k - end:
+                raise Unsupported(_PAST_INPUT + " (possible at some sizes of a dynamic dim)")
+            continue
+        if same:
+            begin, end = _same_pads([size], [k], [s])
+        else:
+            begin, end = pads["pads"][i], pads["pads"][i + n]
+        out = -(-(size + begin + end - k) // s) + 1
+        if (out - 1) * s >= size + begin:
+            raise Unsupported(_PAST_INPUT)
+
+
+def _inclusive_avg(ctx, x, spatial, kernel, strides, pads, ceil):
+    """Return (input, pads) that make Paddle's exclusive=False average an exclusive one.
+
+    Paddle's divisor counts a window's elements inside [-pad_begin, in + pad_begin): the
+    end pad counts only up to the size of the begin pad (measured: k=3, pads [0, 1] on
+    ones gives 1.0 at the last cell, not 2/3). So pad the input with zeros by pad_begin on
+    both sides (pad_end when smaller) and average without counting ONNX's remaining pads.
+    A ceil-mode window can overhang that zero padding when pad_end < pad_begin; Paddle
+    would count the overhang, so that case is rejected.
+    """
+    if "auto_pad" in pads:
+        raise Unsupported(
+            "avg pooling with exclusive=False and SAME padding on dynamic spatial dims: "
+            "Paddle leaves the odd end pad out of the divisor, which needs the pads at "
+            "export time"
+        )
+    n = len(kernel)
+    begins, ends = pads["pads"][:n], pads["pads"][n:]
+    zero_ends = [min(b, e) for b, e in zip(begins, ends)]
+    for size, k, s, b, e in zip(spatial, kernel, strides, begins, ends):
+        if not ceil or e >= b:
+            continue
+        total = None if size is None else size + b + e
+        if total is None or (-(-(total - k) // s)) * s + k > total:
+            raise Unsupported(
+                "avg pooling with exclusive=False and ceil_mode, where the last window "
+                "overhangs an end pad smaller than the begin pad"
+                + (" (possible at some sizes of a dynamic dim)" if total is None else "")
+            )
+    if any(begins) or any(zero_ends):
+        x = ctx.node("Pad", [x, ctx.int64s([0, 0] + begins + [0, 0] + zero_ends)])
+    return x, {"pads": [0] * n + [e - z for e, z in zip(ends, zero_ends)]}
+
+
+@register("pd_op.pool2d")
+def pool2d(ctx, op):
+    """Convert to MaxPool / AveragePool (Global* for global and 1x1 adaptive pooling).
+
+    Honours pooling_type max/avg, the kernel_size operand (a constant), strides, paddings,
+    padding_algorithm EXPLICIT/SAME/VALID, ceil_mode, exclusive (exclusive=False as an
+    explicit zero Pad, see _inclusive_avg), global_pooling, adaptive (evenly dividing sizes become a pool, the rest an
+    exact slice-and-reduce composition) and data_format NCHW/NHWC.
+    """
+    kind = op.attrs.get("pooling_type")
+    if kind not in ("max", "avg"):
+        raise Unsupported(f"pooling_type={kind!r} is not supported; expected 'max' or 'avg'")
+    last = _channels_last(op)
+    spatial = _spatial(ctx, op, last)
+    size = _ints(ctx.require_const(op, 1, "pool2d kernel_size"))
+    x = _to_first(ctx, ctx.input(op, 0), last)
+    if op.attrs.get("global_pooling"):
+        onnx_op = "GlobalMaxPool" if kind == "max" else "GlobalAveragePool"
+        _emit(ctx, op, onnx_op, [x], last)
+        return
+    if op.attrs.get("adaptive"):
+        if kind == "max":
+            raise Unsupported(_ADAPTIVE_MAX)
+        _adaptive(ctx, op, kind, x, spatial, size, last)
+        return
+    strides = _ints(op.attrs["strides"])
+    pads = _padding(op, spatial, size, strides)
+    ceil = bool(op.attrs.get("ceil_mode"))
+    if ceil:
+        _check_ceil_windows(spatial, size, strides, pads)
+    if pads.pop("run_time", False):
+        if kind == "avg":
+            raise Unsupported(
+                "avg pooling with SAME padding, a kernel smaller than its stride and "
+                "dynamic spatial dims: the pads vary with the size and change the divisor"
+            )
+        # Padding with -inf leaves every window's max alone: SAME windows hold input.
+        lowest = ctx.const_tensor(np.asarray(-np.inf, ctx.dtype(op, 0)))
+        x = _pad_same_at_run_time(ctx, x, size, strides, lowest)
+        pads["pads"] = [0, 0, 0, 0]
+    if kind == "avg" and not op.attrs.get("exclusive", True):
+        x, pads = _inclusive_avg(ctx, x, spatial, size, strides, pads, ceil)
+    attrs = dict(kernel_shape=size, strides=strides, ceil_mode=int(ceil), **pads)
+    if kind == "avg":
+        attrs["count_include_pad"] = 0
+    _emit(ctx, op, "MaxPool" if kind == "max" else "AveragePool", [x], last, **attrs)
+
+
+# --- normalization and dropout -----------------------------------------------------------
+
+
+@register("pd_op.batch_norm_")
+@register("pd_op.batch_norm")
+def batch_norm(ctx, op):
+    """Convert inference-mode batch norm to BatchNormalization.
+
+    Honours epsilon and data_format (NCHW, or NHWC: channels last at any rank); runs in
+    inference form when is_test (without trainable_statistics) or use_global_stats is set,
+    and rejects the training form, which normalizes with batch statistics. Results 1 and 2
+    (mean_out, variance_out) equal the running statistics then; results 3..5 are rejected
+    when used. An absent scale / bias is 1 / 0.
+    """
+    attrs = op.attrs
+    test = attrs.get("is_test") and not attrs.get("trainable_statistics")
+    if not (test or attrs.get("use_global_stats")):
+        raise Unsupported("batch norm in training form (batch statistics) is not supported")
+    _reject_used(ctx, op, (3, 4, 5), "saved statistics")
+    rank = ctx.rank(op, 0)
+    last = _channels_last(op) and rank > 2
+    mean, variance = ctx.input(op, "mean"), ctx.input(op, "variance")
+    channels = ctx.in_value(op, "mean").shape
+    dtype = ctx.in_value(op, "mean").dtype
+    scale = ctx.optional_input(op, "scale") or ctx.const_tensor(np.ones(channels, dtype))
+    bias = ctx.optional_input(op, "bias") or ctx.const_tensor(np.zeros(channels, dtype))
+    x = _to_first(ctx, ctx.input(op, 0), last, rank)
+    inputs = [x, scale, bias, mean, variance]
+    _emit(ctx, op, "BatchNormalization", inputs, last, rank, epsilon=attrs["epsilon"])
+    for i, stat in ((1, mean), (2, variance)):
+        if len(op.outputs) > i:
+            ctx.alias(op.outputs[i], stat)
+
+
+def _norm_shape(ctx, x: str, begin: int) -> str:
+    """Return the shape of dims ``begin:`` of ``x``, read at run time."""
+    return ctx.node(
+        "Slice", [ctx.node("Shape", [x]), ctx.int64s([begin]), ctx.int64s([2**62])]
+    )
+
+
+def _layer_norm_params(ctx, op, x: str, begin: int):
+    """Return scale and bias reshaped from Paddle's flat [prod(normalized dims)] form."""
+    rank = ctx.rank(op, 0)
+    params = [ctx.optional_input(op, "scale"), ctx.optional_input(op, "bias")]
+    if begin == rank - 1 or all(p is None for p in params):
+        return params  # already in the normalized shape
+    shape = _norm_shape(ctx, x, begin)
+    return [None if p is None else ctx.node("Reshape", [p, shape]) for p in params]
+
+
+def _layer_norm_checks(ctx, op) -> int:
+    _reject_used(ctx, op, (1, 2), "mean / variance")
+    begin = int(op.attrs["begin_norm_axis"])
+    return begin + ctx.rank(op, 0) if begin < 0 else begin
+
+
+@register("pd_op.layer_norm")
+def layer_norm(ctx, op):
+    """Compose layer norm from ReduceMean, Sub, Mul, Sqrt and Div (no LayerNormalization
+    before opset 17).
+
+    Honours begin_norm_axis, epsilon and the optional flat scale / bias; results 1 and 2
+    (mean, variance) are rejected when used.
+    """
+    begin = _layer_norm_checks(ctx, op)
+    x = ctx.input(op, 0)
+    axes = list(range(begin, ctx.rank(op, 0)))
+    scale, bias = _layer_norm_params(ctx, op, x, begin)
+    eps = ctx.const_tensor(np.asarray(op.attrs["epsilon"], ctx.dtype(op, 0)))
+    centered = ctx.node("Sub", [x, ctx.node("ReduceMean", [x], axes=axes, keepdims=1)])
+    square = ctx.node("Mul", [centered, centered])
+    variance = ctx.node("ReduceMean", [square], axes=axes, keepdims=1)
+    y = ctx.node("Div", [centered, ctx.node("Sqrt", [ctx.node("Add", [variance, eps])])])
+    steps = [("Mul", scale), ("Add", bias)]
+    steps = [(onnx_op, p) for onnx_op, p in steps if p is not None]
+    for k, (onnx_op, p) in enumerate(steps):
+        y = ctx.node(onnx_op, [y, p], [ctx.out(op)] if k == len(steps) - 1 else 1)
+    if not steps:
+        ctx.alias(ctx.out(op), y)
+
+
+@register("pd_op.layer_norm", since=17)
+def layer_norm_17(ctx, op):
+    """Convert to LayerNormalization; an absent scale becomes ones of the normalized shape.
+
+    Honours begin_norm_axis, epsilon and the optional flat scale / bias; results 1 and 2
+    (mean, variance) are rejected when used.
+    """
+    begin = _layer_norm_checks(ctx, op)
+    x = ctx.input(op, 0)
+    scale, bias = _layer_norm_params(ctx, op, x, begin)
+    if scale is None:
+        one = np.ones([1], ctx.dtype(op, 0))
+        scale = ctx.node(
+            "ConstantOfShape", [_norm_shape(ctx, x, begin)], value=numpy_helper.from_array(one)
+        )
+    inputs = [x, scale] + ([bias] if bias is not None else [])
+    ctx.node(
+        "LayerNormalization", inputs, [ctx.out(op)], axis=begin, epsilon=op.attrs["epsilon"]
+    )
+
+
+@register("pd_op.dropout")
+def dropout(ctx, op):
+    """Convert inference-mode dropout: identity, or a multiply by 1 - p.
+
+    Honours is_test and mode ('upscale_in_train': identity; 'downgrade_in_infer': x * (1 -
+    p), p a constant operand). Rejects training mode (random masks) and a used mask result.
+    """
+    if not op.attrs.get("is_test"):
+        raise Unsupported("dropout in training mode draws random masks; export in eval mode")
+    _reject_used(ctx, op, (1,), "mask")
+    mode = op.attrs.get("mode")
+    x = ctx.input(op, 0)
+    if mode == "upscale_in_train":
+        ctx.alias(ctx.out(op), x)
+        return
+    if mode != "downgrade_in_infer":
+        raise Unsupported(f"dropout mode={mode!r} is not supported")
+    p = np.float32(ctx.require_const(op, "p", "dropout p").reshape(-1)[0])
+    # Paddle scales by 1.0f - p in float32, then in the input's dtype.
+    keep = np.asarray(np.float32(1.0) - p, ctx.dtype(op, 0))
+    ctx.node("Mul", [x, ctx.const_tensor(keep)], [ctx.out(op)])
