@@ -74,6 +74,7 @@ def conv2d_programs(draw, depthwise=False):
     stride = [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
     dilation = [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
     padding = _conv_padding(draw, last)
+    bias = draw(st.booleans())
     sizes = {"n": draw(st.integers(1, 2))}
     dynamic = ["n"] if draw(st.booleans()) else []
     for axis, dim in enumerate(("h", "w")):
@@ -93,14 +94,17 @@ def conv2d_programs(draw, depthwise=False):
         padding=padding,
         dilation=dilation,
         groups=groups,
-        bias_attr=False,
+        # With a bias Paddle adds reshape(bias, [1, C, 1, 1]) + add after the conv.
+        bias_attr=None if bias else False,
         data_format="NHWC" if last else "NCHW",
     )
     _set(layer.weight, _weights(draw, [cout, cin // groups] + kernel))
+    if bias:
+        _set(layer.bias, _weights(draw, [cout]))
     attrs = dict(
         cin=cin, cout=cout, groups=groups, kernel=kernel, stride=stride, dilation=dilation
     )
-    attrs.update(padding=padding, data_format="NHWC" if last else "NCHW")
+    attrs.update(padding=padding, data_format="NHWC" if last else "NCHW", bias=bias)
     return program(draw, layer, [Input("x", _image(last, cin))], sizes, dynamic, attrs)
 
 
