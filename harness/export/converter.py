@@ -23,6 +23,7 @@ from harness.export.context import ExportContext
 from harness.export.optimize import optimize as optimize_model
 from harness.export.registry import MIN_OPSET, Unsupported, registry
 from harness.graph import Graph
+from harness.io import EXTERNAL_DATA_THRESHOLD, initializer_bytes
 from harness.runtime import ir_version_for, max_runtime_opset
 
 logger = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ def _convert(graph: Graph, opset: int, optimize: bool = True) -> Exported:
     model = _assemble(graph, ctx, opset)
     if optimize:
         optimize_model(model)
+    _declare_output_shapes(model)
     _check(model)
     seconds = time.perf_counter() - start
     logger.info("exported %d ops at opset %d in %.3fs", len(graph.ops), opset, seconds)
@@ -203,6 +205,42 @@ def _assemble(graph: Graph, ctx: ExportContext, opset: int) -> onnx.ModelProto:
     return model
 
 
+def _declare_output_shapes(model: onnx.ModelProto) -> None:
+    """Reconcile the output shapes Paddle declared with what ONNX infers from the graph.
+
+    Paddle's recorded result shapes are sometimes wrong (matmul of operands of different
+    ranks copies the batch dims of the higher-rank one), and a declared shape that
+    contradicts inference fails the checker for a correct model. Inferred dims win;
+    Paddle's static dims fill the ones inference leaves open.
+    """
+    if initializer_bytes(model) >= EXTERNAL_DATA_THRESHOLD:
+        return  # past the protobuf limit inference cannot run on the proto
+    declared = [onnx.TypeProto() for _ in model.graph.output]
+    for out, saved in zip(model.graph.output, declared):
+        saved.CopyFrom(out.type)
+        out.type.tensor_type.ClearField("shape")
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
+    except Exception as e:  # keep Paddle's shapes; the checker will report real problems
+        logger.debug("shape inference failed, keeping declared output shapes: %s", e)
+        inferred = None
+    for i, (out, saved) in enumerate(zip(model.graph.output, declared)):
+        guess = inferred.graph.output[i].type.tensor_type if inferred is not None else None
+        out.type.CopyFrom(saved)
+        if guess is None or not guess.HasField("shape"):
+            continue
+        mine = saved.tensor_type.shape.dim
+        dims = list(guess.shape.dim)
+        shape = out.type.tensor_type.shape
+        shape.ClearField("dim")
+        for k, dim in enumerate(dims):
+            new = shape.dim.add()
+            if dim.HasField("dim_value"):
+                new.dim_value = dim.dim_value
+            elif len(mine) == len(dims) and mine[k].HasField("dim_value"):
+                new.dim_value = mine[k].dim_value
+
+
 def _live_nodes(nodes, outputs) -> list:
     """Drop nodes whose results nothing reads (constants folded into attributes, say)."""
     wanted = set(outputs)
@@ -215,6 +253,13 @@ def _live_nodes(nodes, outputs) -> list:
 
 
 def _check(model: onnx.ModelProto) -> None:
+    from harness import io
+
+    if io.initializer_bytes(model) >= io.EXTERNAL_DATA_THRESHOLD:
+        # The checker serialises its argument, and protobuf stops at 2 GiB: a model this
+        # large is checked by path instead, when harness.io.save_model writes it.
+        logger.info("model past the external-data threshold: checked when saved")
+        return
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as e:
