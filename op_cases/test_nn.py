@@ -276,6 +276,79 @@ def fixed_pool2d_programs(make, shape, dynamic=()):
     return st.builds(_fixed_program, st.just(make), st.just(shape), st.just(dynamic))
 
 
+class _WithMask(paddle.nn.Layer):
+    """Return a pooling layer's values and mask (max_pool2d_with_index's two results)."""
+
+    def __init__(self, pool):
+        super().__init__()
+        self.pool = pool
+
+    def forward(self, x):
+        out, mask = self.pool(x)
+        return out, mask
+
+
+def _symmetric(padding) -> bool:
+    if padding == "SAME":
+        return False
+    return not isinstance(padding, list) or len(padding) == 2 or padding[0::2] == padding[1::2]
+
+
+@st.composite
+def max_pool_mask_programs(draw):
+    """Draw MaxPool2D(return_mask=True): both results, the int32 mask compared exactly."""
+    channels = draw(st.integers(1, 3))
+    kernel = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    stride = draw(st.one_of(st.none(), st.lists(st.integers(1, 3), min_size=2, max_size=2)))
+    # return_mask drops SAME to pads [0, 0] (Paddle's own quirk), so it is left out, and
+    # takes symmetric pads only.
+    padding = draw(_pool_padding(kernel, False).filter(_symmetric))
+    ceil_mode = padding != "VALID" and draw(st.booleans())
+    sizes = {"n": draw(st.integers(1, 2))}
+    dynamic = ["n"] if draw(st.booleans()) else []
+    steps = stride or kernel
+    for axis, dim in enumerate(("h", "w")):
+        k, st_ = kernel[axis], steps[axis]
+        begin, end = _pool_pads(padding, axis, 1, k, st_)
+        sizes[dim] = draw(st.integers(max(1, k - begin - end), 6))
+        while ceil_mode and _past_input(sizes[dim], k, st_, padding, axis, False):
+            sizes[dim] += 1
+        fits = 1 + begin + end >= k and (not ceil_mode or st_ <= k - end)
+        if fits and draw(st.booleans()):
+            dynamic.append(dim)
+    pool = paddle.nn.MaxPool2D(kernel, stride, padding, return_mask=True, ceil_mode=ceil_mode)
+    attrs = dict(kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    x = Input("x", ("n", channels, "h", "w"))
+    return program(draw, _WithMask(pool), [x], sizes, dynamic, attrs)
+
+
+@st.composite
+def adaptive_max_programs(draw):
+    """Draw AdaptiveMaxPool2D; with the mask only where the windows do not overlap."""
+    return_mask = draw(st.booleans())
+    sizes = {
+        "n": draw(st.integers(1, 2)),
+        "h": draw(st.integers(1, 6)),
+        "w": draw(st.integers(1, 6)),
+    }
+    output = [draw(st.one_of(st.none(), st.integers(1, 4))) for _ in range(2)]
+    if return_mask:
+        # Output sizes that divide the input (1 and None always do); the rest is a gap.
+        for axis, dim in enumerate(("h", "w")):
+            if output[axis] is not None and sizes[dim] % output[axis]:
+                output[axis] = draw(st.sampled_from([1, sizes[dim]]))
+    # The mask needs each window's size at export time: a dynamic dim is kept as it is
+    # (None) or, under a 1x1 output, pooled whole.
+    spatial = ["h", "w"]
+    if return_mask and output != [1, 1]:
+        spatial = [d for d, o in zip(spatial, output) if o is None]
+    dynamic = dynamic_subset(draw, ["n", *spatial])
+    pool = paddle.nn.AdaptiveMaxPool2D(output, return_mask=return_mask)
+    layer = _WithMask(pool) if return_mask else pool
+    attrs = dict(output_size=output, return_mask=return_mask)
+    return program(draw, layer, [Input("x", ("n", 2, "h", "w"))], sizes, dynamic, attrs)
+
+
 # --- normalization and dropout -----------------------------------------------------------
 
 
@@ -447,6 +520,28 @@ CASES += [
         "paddle._C_ops.pool2d(pooling_type='max', adaptive=True)",
         xfail="pool2d with pooling_type='max' and adaptive=True: Paddle's own kernel "
         "returns wrong maxima there, so there is nothing right to reproduce",
+    ),
+    OpCase(
+        "pd_op.max_pool2d_with_index",
+        "mask",
+        max_pool_mask_programs(),
+        "paddle.nn.MaxPool2D(return_mask=True)",
+    ),
+    OpCase(
+        "pd_op.max_pool2d_with_index",
+        "adaptive",
+        adaptive_max_programs(),
+        "paddle.nn.AdaptiveMaxPool2D",
+    ),
+    OpCase(
+        "pd_op.max_pool2d_with_index",
+        "overlapping_mask",
+        fixed_pool2d_programs(
+            lambda: _WithMask(paddle.nn.AdaptiveMaxPool2D(2, return_mask=True)), (1, 2, 3, 3)
+        ),
+        "paddle.nn.AdaptiveMaxPool2D(return_mask=True)",
+        xfail="the mask of adaptive max pooling whose output size does not divide the input "
+        "size (overlapping windows; only the values are exported)",
     ),
     OpCase(
         "pd_op.batch_norm_",

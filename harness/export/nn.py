@@ -5,7 +5,7 @@ ONNX's Conv, pools and BatchNormalization take channels first only, so a channel
 """
 
 import numpy as np
-from onnx import numpy_helper
+from onnx import TensorProto, numpy_helper
 
 from harness.export.registry import Unsupported, register
 
@@ -204,16 +204,36 @@ def _adaptive_axis(ctx, kind: str, x: str, axis: int, size, out: int) -> str:
     return cells[0] if out == 1 else ctx.node("Concat", cells, axis=axis)
 
 
+def _adaptive_size(size, spatial) -> list:
+    """Resolve an adaptive output size: -1 keeps that dim (None when it is dynamic)."""
+    return [s if s > 0 else spatial[i] for i, s in enumerate(size)]
+
+
+def _even_windows(spatial, size) -> list[int] | None:
+    """Return the kernel (= stride) of adaptive windows that tile the input, else None.
+
+    A dim kept as it is (size None: dynamic and kept) has windows of one element.
+    """
+    kernel = []
+    for d, o in zip(spatial, size):
+        if o is None:
+            kernel.append(1)
+        elif d is not None and d % o == 0:
+            kernel.append(d // o)
+        else:
+            return None
+    return kernel
+
+
 def _adaptive(ctx, op, kind: str, x: str, spatial, size, last: bool) -> None:
-    """Adaptive pooling to ``size`` (-1: keep that dim), as a pool where it is one."""
-    size = [s if s > 0 else spatial[i] for i, s in enumerate(size)]
+    """Adaptive pooling to ``size`` (see _adaptive_size), as a pool where it is one."""
     if size == [1, 1]:
         onnx_op = "GlobalMaxPool" if kind == "max" else "GlobalAveragePool"
         _emit(ctx, op, onnx_op, [x], last)
         return
-    if all(d is not None and o is not None and d % o == 0 for d, o in zip(spatial, size)):
+    kernel = _even_windows(spatial, size)
+    if kernel is not None:
         # Even windows: kernel = stride = in / out, no padding.
-        kernel = [d // o for d, o in zip(spatial, size)]
         onnx_op = "MaxPool" if kind == "max" else "AveragePool"
         _emit(ctx, op, onnx_op, [x], last, kernel_shape=kernel, strides=kernel)
         return
@@ -320,7 +340,7 @@ def pool2d(ctx, op):
     if op.attrs.get("adaptive"):
         if kind == "max":
             raise Unsupported(_ADAPTIVE_MAX)
-        _adaptive(ctx, op, kind, x, spatial, size, last)
+        _adaptive(ctx, op, kind, x, spatial, _adaptive_size(size, spatial), last)
         return
     strides = _ints(op.attrs["strides"])
     pads = _padding(op, spatial, size, strides)
@@ -469,3 +489,74 @@ def dropout(ctx, op):
     # Paddle scales by 1.0f - p in float32, then in the input's dtype.
     keep = np.asarray(np.float32(1.0) - p, ctx.dtype(op, 0))
     ctx.node("Mul", [x, ctx.const_tensor(keep)], [ctx.out(op)])
+
+
+def _plane_indices(ctx, x: str, indices: str, spatial, mask: str) -> None:
+    """Write Paddle's mask (index within each H*W plane, int32) from flat ONNX indices.
+
+    ONNX numbers a max over the whole N*C*H*W tensor, Paddle within the plane, so the
+    plane index is the flat one modulo H*W.
+    """
+    if all(d is not None for d in spatial):
+        plane = ctx.int64s([spatial[0] * spatial[1]])
+    else:
+        plane = ctx.node("Mul", [_shape_dim(ctx, x, 2), _shape_dim(ctx, x, 3)])
+    ctx.node("Cast", [ctx.node("Mod", [indices, plane])], [mask], to=TensorProto.INT32)
+
+
+def _global_argmax(ctx, x: str, mask: str) -> None:
+    # ArgMax keeps the first of equal maxima, as Paddle's scan does.
+    flat = ctx.node("Reshape", [x, ctx.int64s([0, 0, -1])])
+    best = ctx.node("ArgMax", [flat], axis=2, keepdims=1)
+    best = ctx.node("Reshape", [best, ctx.int64s([0, 0, 1, 1])])
+    ctx.node("Cast", [best], [mask], to=TensorProto.INT32)
+
+
+@register("pd_op.max_pool2d_with_index")
+def max_pool2d_with_index(ctx, op):
+    """Convert to MaxPool with Indices (or GlobalMaxPool + ArgMax), mask = index % (H*W).
+
+    Honours kernel_size, strides, paddings, ceil_mode, global_pooling and adaptive (as
+    pool2d does). The mask of an adaptive pool whose windows overlap (the output size does
+    not divide the input size) is rejected; its values are exported.
+    """
+    spatial = _spatial(ctx, op, False)
+    size = _ints(op.attrs["kernel_size"])
+    x = ctx.input(op, 0)
+    out, mask = ctx.out(op, 0), ctx.out(op, 1)
+    want_mask = _used(ctx, mask)
+    adaptive = op.attrs.get("adaptive")
+    if adaptive:
+        size = _adaptive_size(size, spatial)
+    if op.attrs.get("global_pooling") or (adaptive and size == [1, 1]):
+        ctx.node("GlobalMaxPool", [x], [out])
+        if want_mask:
+            _global_argmax(ctx, x, mask)
+        return
+    if adaptive:
+        kernel = _even_windows(spatial, size)
+        if kernel is None:
+            if want_mask:
+                raise Unsupported(_OVERLAPPING_MASK)
+            _adaptive(ctx, op, "max", x, spatial, size, False)
+            return
+        attrs = dict(kernel_shape=kernel, strides=kernel)
+    else:
+        strides = _ints(op.attrs["strides"])
+        pads = {"pads": _explicit_pads(op.attrs.get("paddings", [0, 0]))}
+        ceil = bool(op.attrs.get("ceil_mode"))
+        if ceil:
+            _check_ceil_windows(spatial, size, strides, pads)
+        attrs = dict(kernel_shape=size, strides=strides, ceil_mode=int(ceil), **pads)
+    if not want_mask:
+        ctx.node("MaxPool", [x], [out], **attrs)
+        return
+    indices = ctx.builder.fresh(f"{mask}_flat")
+    ctx.node("MaxPool", [x], [out, indices], **attrs)
+    _plane_indices(ctx, x, indices, spatial, mask)
+
+
+_OVERLAPPING_MASK = (
+    "the mask of adaptive max pooling whose output size does not divide the input size "
+    "(overlapping windows; only the values are exported)"
+)
