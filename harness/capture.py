@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import paddle_files
 from harness.errors import BadArgumentError, CaptureError, ModelFileError
 from harness.graph import Graph, Op, Value
 from harness.paddle_env import eval_mode, paddle_guard
@@ -133,9 +134,17 @@ class _Walker:
                 ]
             if kind == "builtin.combine":
                 self.lists[outs[0]] = list(operands)
-            names = list(pir_op.get_input_names()) if kind.startswith("pd_op.") else []
+            names = _input_names(pir_op) if kind.startswith("pd_op.") else []
             ops.append(Op(kind, attrs, operands, outs, names, index))
         return ops, inputs, outputs, params
+
+
+def _input_names(pir_op) -> list[str]:
+    # Control-flow ops (pd_op.if, pd_op.while) have no op info and raise ValueError here.
+    try:
+        return list(pir_op.get_input_names())
+    except ValueError:
+        return []
 
 
 def _sanitize(name: str) -> str:
@@ -229,11 +238,24 @@ def capture_layer(layer, input_spec) -> Graph:
         )
 
 
+_NOISE_LINES = ("---", "C++ Traceback", "Error Message Summary", "In transformed code")
+
+
 def _first_line(e: BaseException) -> str:
+    """Return the line of a Paddle error that says what went wrong.
+
+    Paddle wraps errors raised while tracing or running in "In transformed code:" /
+    "In user code:" and a Python stack; the message proper is the first line naming an
+    error (``ValueError: (InvalidArgument) ...``), so prefer that one.
+    """
     text = str(e).strip()
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(("---", "C++ Traceback", "Error Message Summary")):
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        head = line.split(":", 1)[0]
+        if head.endswith(("Error", "Exception")) or (line.startswith("(") and ")" in line):
+            return line[:400]
+    for line in lines:
+        if not line.startswith(_NOISE_LINES) and line != "In user code:":
             return line[:400]
     return text[:400]
 
@@ -312,6 +334,7 @@ def load_saved(prefix):
     for f in (program_file, params_file):
         if f.exists() and f.stat().st_size == 0:
             raise ModelFileError(f"{f} is empty; the model was not saved completely")
+    _precheck(program_file, params_file, kind)
     stem = str(program_file.with_suffix(""))
     scope = paddle.static.Scope()
     with paddle_guard(static=True), paddle.static.scope_guard(scope):
@@ -330,7 +353,48 @@ def load_saved(prefix):
                 f"{type(e).__name__}: {_first_line(e)}. The files may be truncated, corrupt, "
                 "or not match each other."
             ) from e
+    _check_op_names(program, program_file)
     return program, list(feeds), fetches, scope
+
+
+def _precheck(program_file: Path, params_file: Path, kind: str) -> None:
+    """Check both files in Python before Paddle's loader reads them.
+
+    See harness.paddle_files: on Paddle 3.3 a truncated or corrupt params file can load
+    silently wrong, hang, or exhaust memory instead of raising.
+    """
+    try:
+        if kind == "pir":
+            params = paddle_files.check_json_program(program_file)
+        else:
+            params = paddle_files.check_legacy_program(program_file)
+        if not params_file.exists():
+            if params:
+                names = [p.name for p in params]
+                raise ModelFileError(
+                    f"{params_file} is missing, but the program has {len(names)} "
+                    f"parameter(s) ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}"
+                    "); copy the .pdiparams saved with the program next to it"
+                )
+            return
+        expected = len(params) if params is not None else None
+        entries = paddle_files.read_params_index(params_file, expected)
+    except OSError as e:
+        raise ModelFileError(f"cannot read the saved model: {e}") from e
+    if params is not None:
+        paddle_files.check_params_match(params_file, entries, params)
+
+
+def _check_op_names(program, program_file: Path) -> None:
+    # Paddle 3.3 loads an op type it does not know as an op with an empty name (and drops
+    # its results), so the program would fail later with a puzzling message.
+    nameless = [i for i, op in enumerate(program.global_block().ops) if not op.name()]
+    if nameless:
+        raise ModelFileError(
+            f"{program_file}: op(s) #{nameless[:5]} have no type after loading; the file "
+            "names an op this Paddle build does not know (saved by another Paddle version, "
+            "or edited/corrupt). Save the model again with this Paddle version."
+        )
 
 
 def capture_saved(prefix) -> Graph:
