@@ -32,6 +32,22 @@ def pytest_addoption(parser):
         "--records", default=None, help="folder for result records (default: reports/records)"
     )
     group.addoption("--no-records", action="store_true", help="write no result records")
+    group.addoption(
+        "--isolate",
+        action="store_true",
+        help="run each case example in a child process, so that a native crash is "
+        "recorded as that case's result and the run goes on (default in the nightly "
+        "profile)",
+    )
+    group.addoption(
+        "--no-isolate", action="store_true", help="never isolate, even in the nightly profile"
+    )
+    group.addoption(
+        "--isolate-timeout",
+        type=float,
+        default=900.0,
+        help="seconds before an isolated example is killed and recorded as a crash",
+    )
 
 
 def parse_opsets(text):
@@ -47,10 +63,48 @@ def parse_opsets(text):
     return sorted(opsets)
 
 
+def isolate_by_default(opt, profile: str) -> bool:
+    """Isolate on --isolate, and in the nightly profile unless --no-isolate says not to."""
+    return bool(opt("--isolate") or (profile == "nightly" and not opt("--no-isolate")))
+
+
 @pytest.fixture(scope="session")
 def harness_config(request):
     opt = request.config.getoption
     store = None if opt("--no-records") else ResultStore(opt("--records"))
     providers = [provider_name(p.strip()) for p in opt("--provider").split(",") if p.strip()]
     profile = settings.get_current_profile_name()
-    return RunConfig(parse_opsets(opt("--opset")), providers, store, profile)
+    isolate = isolate_by_default(opt, profile)
+    return RunConfig(
+        parse_opsets(opt("--opset")),
+        providers,
+        store,
+        profile,
+        isolate=isolate,
+        isolate_timeout=opt("--isolate-timeout"),
+    )
+
+
+# --- the reliability tally --------------------------------------------------------------
+# Reliability checks put their record in the test report's user_properties (which
+# pytest-xdist carries to the controller); the controller adds them up for the summary.
+
+_RELIABILITY: list[dict] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call":
+        return
+    _RELIABILITY.extend(value for key, value in report.user_properties if key == "reliability")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RELIABILITY:
+        return
+    bad = sum(1 for r in _RELIABILITY if r.get("bad_input"))
+    crashes = sum(1 for r in _RELIABILITY if r.get("status") == "crash")
+    wrong = sum(1 for r in _RELIABILITY if r.get("status") not in ("pass", "crash"))
+    terminalreporter.write_line(
+        f"reliability: {bad} bad inputs tried, {crashes} crashes "
+        f"({len(_RELIABILITY)} checks in all, {wrong} not handled as declared)"
+    )

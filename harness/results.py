@@ -60,19 +60,27 @@ class ResultStore:
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path is not None else records_dir()
+        # Named once, here: a forked child (an isolated case) inherits the store and
+        # appends to its parent's shard instead of leaving one file per child.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self._shard_name = f"{socket.gethostname()}-{os.getpid()}-{worker}.jsonl"
 
     def _shard(self) -> Path:
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        return self.path / f"{socket.gethostname()}-{os.getpid()}-{worker}.jsonl"
+        return self.path / self._shard_name
 
     def append(self, record: dict) -> None:
         """Append one record as a single line, atomically with respect to other writers."""
         record = {"run": run_id(), "time": round(time.time(), 3), **record}
         line = (json.dumps(record, sort_keys=True, default=_jsonable) + "\n").encode()
         self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._shard(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self._shard(), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                # A writer killed mid-line left a torn tail: end it, so that this record
+                # starts a line of its own (the reader skips the torn one).
+                line = b"\n" + line
             view = memoryview(line)
             while view:
                 written = os.write(fd, view)

@@ -11,6 +11,7 @@ from harness.capture import capture_layer
 from harness.cases.spec import CaseProgram, ModelCase, OpCase
 from harness.errors import HarnessError
 from harness.export import opset_range, registry, to_onnx
+from harness.isolation import run_in_child
 from harness.reference import run_layer
 from harness.results import ResultStore, finite, versions
 from harness.verify import Verdict, tolerance_for, verify
@@ -30,6 +31,11 @@ class RunConfig:
     providers: Sequence[str] = ("CPUExecutionProvider",)
     store: ResultStore | None = field(default_factory=ResultStore)
     profile: str = "ci"
+    # Run each example in a forked child, so that a native crash in Paddle or ONNX
+    # Runtime becomes that example's "crash" record instead of the end of the run.
+    isolate: bool = False
+    # A child still running after this many seconds is killed and recorded as a crash.
+    isolate_timeout: float | None = 900.0
 
 
 def case_opsets(case: OpCase, config: RunConfig) -> list[int]:
@@ -52,8 +58,16 @@ def run_case(case: OpCase, program: CaseProgram, config: RunConfig) -> list[Verd
     """Run one drawn example of ``case`` at every opset; raise CaseFailure on any failure.
 
     Every verification writes a record; the case fails when the captured program does
-    not contain ``case.op``, so it can't pass by testing something else.
+    not contain ``case.op``, so it can't pass by testing something else. With
+    ``config.isolate`` the example runs in a child process; a child killed by a signal
+    gives a "crash" record with the signal's name and a CaseFailure.
     """
+    if config.isolate:
+        return _isolated(case, program, config, _run_case, case, program, config)
+    return _run_case(case, program, config)
+
+
+def _run_case(case: OpCase, program: CaseProgram, config: RunConfig) -> list[Verdict]:
     start = time.perf_counter()
     base = _base_record(case, program)
     try:
@@ -111,6 +125,29 @@ def run_case(case: OpCase, program: CaseProgram, config: RunConfig) -> list[Verd
     return verdicts
 
 
+def _isolated(case, program: CaseProgram, config: RunConfig, fn, *args):
+    """Run ``fn(*args)`` in a child; turn a crash into a record and a CaseFailure."""
+    start = time.perf_counter()
+    outcome = run_in_child(fn, *args, timeout=config.isolate_timeout)
+    if outcome.kind == "returned":
+        return outcome.value
+    if outcome.kind == "raised":
+        error = outcome.error
+        if error is None:
+            error = CaseFailure(f"{case.id}: {outcome.error_type}: {outcome.message}")
+        if hasattr(error, "add_note"):
+            error.add_note(f"raised in the isolated child process:\n{outcome.traceback}")
+        raise error
+    # The child's own records (written before it died) stay; this one says how it ended.
+    reason = f"the child process running this example {outcome.describe()}"
+    extra = {"signal": outcome.signal or None, "exit_code": outcome.exit_code}
+    _record(config, _base_record(case, program), None, "crash", reason, start, **extra)
+    raise CaseFailure(
+        f"{case.id} {program!r}: {reason}. The run carries on with the next example; "
+        f"run `pytest -k '{case.id}'` without --isolate to see the native stack."
+    )
+
+
 def _base_record(case, program: CaseProgram) -> dict:
     kind = "model" if isinstance(case, ModelCase) else "op"
     return {
@@ -151,8 +188,17 @@ def _record(config, base, verdict, status, reason, start, **extra) -> None:
 
 
 def run_model_case(case: ModelCase, config: RunConfig, program: CaseProgram | None = None):
-    """Export a real model at its opset (or the chosen one) and verify it."""
+    """Export a real model at its opset (or the chosen one) and verify it.
+
+    With ``config.isolate`` the export and verification run in a child process.
+    """
     program = program if program is not None else case.build()
+    if config.isolate:
+        return _isolated(case, program, config, _run_model_case, case, config, program)
+    return _run_model_case(case, config, program)
+
+
+def _run_model_case(case: ModelCase, config: RunConfig, program: CaseProgram):
     start = time.perf_counter()
     base = _base_record(case, program)
     # The model table shows the bound next to the error, so a max rel err reads in context.
