@@ -33,6 +33,13 @@ def pytest_addoption(parser):
     )
     group.addoption("--no-records", action="store_true", help="write no result records")
     group.addoption(
+        "--replay",
+        default=None,
+        metavar="VERSION,BLOB",
+        help="replay a failing example: the two arguments of the @reproduce_failure(...) "
+        "line a failing case prints, e.g. --replay '6.170.17,AXicc2T...' (with -k <case>)",
+    )
+    group.addoption(
         "--isolate",
         action="store_true",
         help="run each case example in a child process, so that a native crash is "
@@ -82,7 +89,18 @@ def harness_config(request):
         profile,
         isolate=isolate,
         isolate_timeout=opt("--isolate-timeout"),
+        replay=_replay(opt("--replay")),
     )
+
+
+def _replay(text):
+    if not text:
+        return None
+    version, _, blob = text.partition(",")
+    blob = blob.strip().removeprefix("b").strip("'\"")
+    if not blob:
+        raise pytest.UsageError("--replay takes VERSION,BLOB as printed by @reproduce_failure")
+    return version.strip().strip("'\""), blob.encode()
 
 
 # --- the reliability tally --------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import Phase, given, reproduce_failure, settings
 from hypothesis import strategies as st
 
 from harness.cases.runner import RunConfig, case_opsets, run_case, run_model_case
@@ -27,14 +27,31 @@ def case_tests(cases: list[OpCase]):
     """
 
     @pytest.mark.parametrize("case", _params(cases))
-    @given(data=st.data())
-    def test_op(case, data, harness_config):
+    def test_op(case, harness_config):
         if not case_opsets(case, harness_config):
             pytest.skip(f"{case.id}: no selected opset is in the range this case runs at")
-        program = data.draw(case.programs, label=case.id)
-        run_case(case, program, harness_config)
+        _examples(case, harness_config)()
 
     return test_op
+
+
+def _examples(case: OpCase, config: RunConfig):
+    """Build the Hypothesis test drawing examples of ``case`` under the current profile."""
+
+    def examples(data):
+        run_case(case, data.draw(case.programs, label=case.id), config)
+
+    # The name feeds Hypothesis's example database key: one key per case.
+    ident = "".join(c if c.isalnum() else "_" for c in case.id)
+    examples.__name__ = examples.__qualname__ = f"examples_{ident}"
+    test = given(data=st.data())(examples)
+    if case.xfail:
+        # A declared gap only has to show itself once; shrinking its failure would rerun
+        # capture and export dozens of times to minimise an example nobody reads.
+        test = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate])(test)
+    if config.replay is not None:
+        test = reproduce_failure(*config.replay)(test)
+    return test
 
 
 def model_tests(cases: list[ModelCase]):

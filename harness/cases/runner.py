@@ -36,6 +36,8 @@ class RunConfig:
     isolate: bool = False
     # A child still running after this many seconds is killed and recorded as a crash.
     isolate_timeout: float | None = 900.0
+    # (hypothesis version, blob) of a failure to replay, as printed by a failing case.
+    replay: tuple[str, bytes] | None = None
 
 
 def case_opsets(case: OpCase, config: RunConfig) -> list[int]:
