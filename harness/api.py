@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -12,10 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from harness.capture import capture_layer, capture_saved
-from harness.errors import BadArgumentError, VerificationError
+from harness.errors import (
+    BadArgumentError,
+    CaptureError,
+    ExportError,
+    HarnessError,
+    VerificationError,
+)
 from harness.export import to_onnx
+from harness.export.converter import check_opset
 from harness.graph import Graph
-from harness.io import save_model
+from harness.io import check_writable, save_model
 from harness.verify import MODEL_TOLERANCES, Verdict, raise_on_failure, verify
 
 logger = logging.getLogger(__name__)
@@ -93,6 +101,7 @@ def export(
     providers: Sequence[str] = ("CPUExecutionProvider",),
     verify_inputs=None,
     tolerances: dict | None = None,
+    isolate: bool = False,
     **configs,
 ) -> ExportResult:
     """Export ``layer`` (a ``paddle.nn.Layer`` or a saved-model prefix) to ``path + '.onnx'``.
@@ -109,20 +118,40 @@ def export(
             random inputs at several sizes of every dynamic dim.
         tolerances: per-dtype ``(atol, rtol)`` overrides for the comparison; the defaults
             are ``harness.verify.MODEL_TOLERANCES`` (float32: 1e-4, 1e-4).
+        isolate: run the whole export in a forked child process, so that a native crash
+            inside Paddle or ONNX Runtime raises ExportError here instead of killing the
+            calling process (the CLI does this by default).
 
     Returns an ExportResult. Raises UnsupportedOpsError (every unsupported op at once),
     OpsetError, ModelFileError, CaptureError, or VerificationError when ONNX Runtime and
-    Paddle disagree (the model is written first, so it can be inspected).
+    Paddle disagree (the model is written first, so it can be inspected). Arguments are
+    checked, and the output folder is created and probed, before any work is done.
     """
     if configs:
         logger.warning(
             "ignoring export options this exporter does not use: %s", sorted(configs)
         )
+    if isolate:
+        return _export_isolated(
+            layer,
+            path,
+            input_spec,
+            opset_version,
+            verify,
+            providers,
+            verify_inputs,
+            tolerances,
+        )
     start = time.perf_counter()
     target = onnx_path(path)
-    graph, reference = _capture(layer, input_spec)
-    exported = to_onnx(graph, opset_version)
-    save_model(exported.model, target)
+    providers = _check_arguments(layer, opset_version, providers)
+    check_writable(target)
+    with _unexpected("capturing the model", CaptureError):
+        graph, reference = _capture(layer, input_spec)
+    with _unexpected("converting the program to ONNX", ExportError):
+        exported = to_onnx(graph, opset_version)
+    with _unexpected(f"writing {target}", ExportError):
+        written = save_model(exported.model, target)
     result = ExportResult(
         path=target,
         opset=exported.opset,
@@ -135,10 +164,10 @@ def export(
     )
     if verify:
         sets = _input_sets(graph, verify_inputs)
-        model = (
-            str(target) if _has_external_data(target) else exported.model.SerializeToString()
-        )
-        result.verdicts = _verify(model, graph, sets, reference, providers, tolerances)
+        # A model with external data can only be run from its file.
+        model = str(target) if len(written) > 1 else exported.model.SerializeToString()
+        with _unexpected("verifying the model", VerificationError):
+            result.verdicts = _verify(model, graph, sets, reference, providers, tolerances)
         raise_on_failure(result.verdicts, f"verification of {target} failed (model kept)")
         if not any(v.status == "pass" for v in result.verdicts):
             reasons = "; ".join(v.reason for v in result.verdicts)
@@ -148,8 +177,81 @@ def export(
     return result
 
 
-def _has_external_data(target: Path) -> bool:
-    return target.with_name(target.name + ".data").exists()
+@contextlib.contextmanager
+def _unexpected(doing: str, error: type[HarnessError]):
+    """Re-raise anything outside the hierarchy as ``error``, so callers catch one family.
+
+    MemoryError and KeyboardInterrupt pass through unchanged: they say something about
+    the machine or the user, not about the model.
+    """
+    try:
+        yield
+    except (HarnessError, MemoryError):
+        raise
+    except Exception as e:
+        raise error(
+            f"{doing} failed with an unexpected {type(e).__name__}: {e}. The exporter "
+            "does not expect this error here; please report it with the model."
+        ) from e
+
+
+def _check_arguments(layer, opset_version, providers) -> list[str]:
+    """Check what can be checked before any work; return the providers' full names."""
+    import paddle
+
+    if not isinstance(layer, (str, os.PathLike, paddle.nn.Layer)):
+        raise BadArgumentError(
+            f"layer must be a paddle.nn.Layer or the path prefix of a saved model, got "
+            f"{type(layer).__name__} ({layer!r:.80})"
+        )
+    if opset_version is not None:
+        check_opset(opset_version)
+    return _check_providers(providers)
+
+
+def _check_providers(providers) -> list[str]:
+    import onnxruntime as ort
+
+    from harness.runtime import provider_name
+
+    if isinstance(providers, str):
+        providers = providers.split(",")
+    if not isinstance(providers, (list, tuple)) or not all(
+        isinstance(p, str) for p in providers
+    ):
+        raise BadArgumentError(
+            f"providers must be a list of provider names like ['cpu', 'cuda'], got "
+            f"{providers!r:.80} ({type(providers).__name__})"
+        )
+    names = [provider_name(p.strip()) for p in providers if p.strip()]
+    known = ort.get_all_providers()
+    unknown = [p for p in names if p not in known]
+    if not names or unknown:
+        raise BadArgumentError(
+            f"providers={list(providers)!r} names no known ONNX Runtime provider"
+            f"{f' ({unknown})' if unknown else ''}: use 'cpu', 'cuda' or a full name "
+            f"such as {', '.join(known[:3])}"
+        )
+    return names
+
+
+def _export_isolated(layer, path, *args) -> ExportResult:
+    from harness.isolation import run_in_child
+
+    outcome = run_in_child(export, layer, path, *args, isolate=False)
+    if outcome.kind == "returned":
+        return outcome.value
+    if outcome.kind == "raised" and outcome.error is not None:
+        if hasattr(outcome.error, "add_note"):
+            outcome.error.add_note(f"raised in the child process:\n{outcome.traceback}")
+        raise outcome.error
+    if outcome.kind == "raised":
+        raise ExportError(f"the export failed in its child process: {outcome.describe()}")
+    raise ExportError(
+        f"the export of {layer!r:.200} {outcome.describe()} in its child process: a native "
+        "crash inside Paddle or ONNX Runtime. Nothing new was written to "
+        f"{onnx_path(path)}; export other models as usual, and report this one."
+    )
 
 
 def _verify(model, graph, sets, reference, providers, tolerances) -> list[Verdict]:
@@ -203,10 +305,20 @@ def _random(value, k: int, rng) -> np.ndarray:
 
 def _user_sets(graph: Graph, verify_inputs) -> list[list[np.ndarray]]:
     sets = verify_inputs
-    if isinstance(sets, np.ndarray) or (sets and isinstance(sets[0], np.ndarray)):
-        sets = [sets if isinstance(sets, list) else [sets]]
+    if not isinstance(sets, (list, tuple, np.ndarray)) or not len(sets):
+        raise BadArgumentError(
+            f"verify_inputs must be a non-empty list of input sets (each a list of numpy "
+            f"arrays, one per model input), got {type(sets).__name__}"
+        )
+    if isinstance(sets, np.ndarray) or isinstance(sets[0], np.ndarray):
+        sets = [list(sets) if isinstance(sets, (list, tuple)) else [sets]]
     out = []
     for k, inputs in enumerate(sets):
+        if not isinstance(inputs, (list, tuple)):
+            raise BadArgumentError(
+                f"verify_inputs[{k}] must be a list of arrays, one per model input "
+                f"{graph.inputs}, got {type(inputs).__name__}"
+            )
         arrays = [np.asarray(x) for x in inputs]
         if len(arrays) != len(graph.inputs):
             raise BadArgumentError(
@@ -215,8 +327,26 @@ def _user_sets(graph: Graph, verify_inputs) -> list[list[np.ndarray]]:
             )
         for array, name in zip(arrays, graph.inputs):
             _check_input(graph.values[name], array, k)
+            _warn_non_finite(array, name, k)
         out.append(arrays)
     return out
+
+
+def _warn_non_finite(array: np.ndarray, name: str, k: int) -> None:
+    # NaN and inf are legitimate inputs (they test propagation); the comparison then
+    # requires both runtimes to put NaN and the same inf at the same places.
+    if not np.issubdtype(array.dtype, np.floating):
+        return
+    nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+    if nan or inf:
+        logger.warning(
+            "verify_inputs[%d] for %r holds %d NaN and %d inf values; outputs must agree "
+            "on where NaN and inf appear, other elements are compared as usual",
+            k,
+            name,
+            nan,
+            inf,
+        )
 
 
 def _check_input(value, array: np.ndarray, k: int) -> None:

@@ -70,8 +70,12 @@ def cmd_run(args) -> int:
         pytest_args += ["-k", args.k]
     if args.opset:
         pytest_args.append(f"--opset={args.opset}")
-    if args.isolate:
+    # Nightly runs go over thousands of examples unattended: a native crash in one of
+    # them must be that example's result, not the end of the run.
+    if args.isolate or (args.profile == "nightly" and not args.no_isolate):
         pytest_args.append("--isolate")
+    elif args.no_isolate:
+        pytest_args.append("--no-isolate")
     if args.jobs and args.jobs > 1:
         pytest_args += ["-n", str(args.jobs)]
     pytest_args += args.pytest_args or []
@@ -91,9 +95,11 @@ def cmd_run(args) -> int:
     )
     counts = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.counts.items())) or "no cases"
     where = ", ".join(str(p) for p in written.values())
+    crashes = sum(1 for r in records if r.get("status") == "crash")
+    crashed = f", {crashes} crashed (isolated)" if crashes else ""
     print(
         f"harness run {rid} ({args.profile}): {counts} in {time.perf_counter() - start:.0f}s; "
-        f"{len(records)} records, {ops} ops verified; wrote {where}"
+        f"{len(records)} records, {ops} ops verified{crashed}; wrote {where}"
     )
     return int(code)
 
@@ -110,13 +116,22 @@ def cmd_export(args) -> int:
             verify=not args.no_verify,
             providers=args.provider.split(","),
             tolerances=_tolerances(args),
+            isolate=not args.no_isolate,
         )
     except HarnessError as e:
-        print(f"harness export: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"harness export: {type(e).__name__}: {_one_line(str(e))}", file=sys.stderr)
         return 1
     _record_export(args, result)
     print(result.summary())
     return 0
+
+
+def _one_line(message: str) -> str:
+    """Fold a multi-line message (a list of unsupported ops) into one line for stderr."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return message.strip()
+    return lines[0] + " " + "; ".join(line.lstrip("- ") for line in lines[1:])
 
 
 def _tolerances(args) -> dict | None:
@@ -204,7 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--keep", action="store_true", help="keep earlier records (default: new run)"
     )
-    run.add_argument("--isolate", action="store_true", help="run each case in a child process")
+    run.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run each case example in a child process (default with --profile nightly)",
+    )
+    run.add_argument("--no-isolate", action="store_true", help="never isolate cases")
     run.add_argument("--no-models", action="store_true", help="op cases only")
     run.add_argument("-j", "--jobs", type=int, default=0, help="pytest-xdist worker processes")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
@@ -219,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--atol", type=float, default=None, help="float32 absolute tolerance")
     exp.add_argument("--rtol", type=float, default=None, help="float32 relative tolerance")
     exp.add_argument("--records", default=None)
+    exp.add_argument(
+        "--no-isolate",
+        action="store_true",
+        help="export in this process (by default a child process does it, so that a "
+        "native crash inside Paddle or ONNX Runtime is reported as an error)",
+    )
     exp.set_defaults(fn=cmd_export)
 
     rep = sub.add_parser("report", help="re-render the tables from the records")
@@ -232,7 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:
+        # Records are appended whole, line by line: what was written so far is kept.
+        print(f"harness {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
