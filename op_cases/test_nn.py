@@ -416,6 +416,56 @@ def layer_norm_programs(draw):
 
 
 @st.composite
+def instance_norm_programs(draw):
+    rank = draw(st.integers(3, 5))
+    channels = draw(st.integers(1, 3))
+    spatial = [f"s{i}" for i in range(rank - 2)]
+    # At least two elements per instance: a single one has variance 0, where the output
+    # is 0 * rsqrt(eps), fine, but the dynamic run at size 1 would make every one so.
+    sizes = {"n": draw(st.integers(1, 2)), **{d: draw(st.integers(2, 3)) for d in spatial}}
+    dynamic = dynamic_subset(draw, ["n", *spatial])
+    # InstanceNorm takes scale and bias together or neither.
+    with_affine = draw(st.booleans())
+    affine = {"weight_attr": None if with_affine else False}
+    affine["bias_attr"] = affine["weight_attr"]
+    cls = {3: paddle.nn.InstanceNorm1D, 4: paddle.nn.InstanceNorm2D}.get(rank)
+    layer = (cls or paddle.nn.InstanceNorm3D)(channels, epsilon=1e-5, **affine)
+    if affine["weight_attr"] is None:
+        _set(layer.scale, _weights(draw, [channels], -2.0, 2.0))
+    if affine["bias_attr"] is None:
+        _set(layer.bias, _weights(draw, [channels], -2.0, 2.0))
+    attrs = dict(rank=rank, **affine)
+    return program(draw, layer, [Input("x", ("n", channels, *spatial))], sizes, dynamic, attrs)
+
+
+@st.composite
+def group_norm_programs(draw):
+    rank = draw(st.integers(3, 5))
+    groups = draw(st.integers(1, 3))
+    channels = groups * draw(st.integers(1, 2))
+    last = draw(st.booleans())
+    spatial = [f"s{i}" for i in range(rank - 2)]
+    sizes = {"n": draw(st.integers(1, 2)), **{d: draw(st.integers(1, 3)) for d in spatial}}
+    dynamic = dynamic_subset(draw, ["n", *spatial])
+    affine = {"weight_attr": None if draw(st.booleans()) else False}
+    affine["bias_attr"] = None if draw(st.booleans()) else False
+    epsilon = draw(st.sampled_from([1e-5, 1e-3]))
+    fmt = (
+        {3: "NLC", 4: "NHWC", 5: "NDHWC"}[rank]
+        if last
+        else {3: "NCL", 4: "NCHW", 5: "NCDHW"}[rank]
+    )
+    layer = paddle.nn.GroupNorm(groups, channels, epsilon, data_format=fmt, **affine)
+    if affine["weight_attr"] is None:
+        _set(layer.weight, _weights(draw, [channels], -2.0, 2.0))
+    if affine["bias_attr"] is None:
+        _set(layer.bias, _weights(draw, [channels], -2.0, 2.0))
+    shape = ("n", *spatial, channels) if last else ("n", channels, *spatial)
+    attrs = dict(groups=groups, channels=channels, epsilon=epsilon, data_format=fmt, **affine)
+    return program(draw, layer, [Input("x", shape)], sizes, dynamic, attrs)
+
+
+@st.composite
 def dropout_programs(draw):
     # Rank 2 up: Paddle's own eager dropout fails on 1-D inputs in downscale_in_infer mode.
     shape = draw(shapes(2, 4))
@@ -428,6 +478,104 @@ def dropout_programs(draw):
     return program(
         draw, layer, [Input("x", names)], sizes, dynamic_subset(draw, names[:1]), attrs
     )
+
+
+class _ConvTranspose(paddle.nn.Layer):
+    """Conv2DTranspose, called with a fixed output_size when one is given."""
+
+    def __init__(self, conv, output_size=None):
+        super().__init__()
+        self.conv, self.output_size = conv, output_size
+
+    def forward(self, x):
+        return self.conv(x, output_size=self.output_size)
+
+
+def _pad_total(padding, axis, last) -> int:
+    """The explicit pads of a conv ``padding`` argument along ``axis`` (SAME: None)."""
+    if padding == "SAME":
+        return None
+    if padding == "valid":
+        return 0
+    if isinstance(padding, int):
+        return 2 * padding
+    if isinstance(padding[0], list):
+        return sum(padding[1 + axis] if last else padding[2 + axis])
+    if len(padding) == 2:
+        return 2 * padding[axis]
+    return padding[2 * axis] + padding[2 * axis + 1]
+
+
+@st.composite
+def conv2d_transpose_programs(draw, depthwise=False):
+    last = draw(st.booleans())
+    if depthwise:
+        cin = draw(st.integers(2, 4))
+        groups, cout = cin, cin
+    else:
+        cin = draw(st.integers(1, 4))
+        groups = draw(st.sampled_from([g for g in (1, 2) if cin % g == 0]))
+        cout = groups * draw(st.integers(1, 2))
+        if groups == cin > 1 and cout == cin:
+            cout = 2 * cin  # groups == in == out channels makes the depthwise op
+    kernel = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    stride = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    dilation = [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
+    padding = _conv_padding(draw, last)
+    if padding == "SAME":
+        dilation = [1, 1]  # Paddle's SAME ignores them; drawn dilations would only shrink
+    sizes = {"n": draw(st.integers(1, 2))}
+    dynamic = ["n"] if draw(st.booleans()) else []
+    extra = [0, 0]
+    for axis, dim in enumerate(("h", "w")):
+        k, s_, d = kernel[axis], stride[axis], dilation[axis]
+        total = _pad_total(padding, axis, last)
+        size = draw(st.integers(1, 4))
+        # The output, (in - 1) * s - pads + d * (k - 1) + 1, must not be empty.
+        while total is not None and (size - 1) * s_ - total + d * (k - 1) + 1 < 1:
+            size += 1
+        sizes[dim] = size
+        if total is None or total <= d * (k - 1):
+            dynamic += [dim] if draw(st.booleans()) else []
+        # Paddle takes output_padding below the stride only (whatever the dilation).
+        extra[axis] = draw(st.integers(0, s_ - 1))
+    form = draw(st.sampled_from(["none", "output_padding", "output_size"]))
+    if padding == "SAME" or not any(extra):
+        form = "none"
+    if form == "output_size":
+        # output_size is the natural size plus less than a stride, static sizes only.
+        dynamic = [d for d in dynamic if d == "n"]
+        natural = [
+            (sizes[dim] - 1) * stride[i]
+            - _pad_total(padding, i, last)
+            + dilation[i] * (kernel[i] - 1)
+            + 1
+            for i, dim in enumerate(("h", "w"))
+        ]
+        output_size = [n + e for n, e in zip(natural, extra)]
+    else:
+        output_size = None
+    bias = draw(st.booleans())
+    conv = paddle.nn.Conv2DTranspose(
+        cin,
+        cout,
+        kernel,
+        stride=stride,
+        padding=padding,
+        output_padding=extra if form == "output_padding" else 0,
+        dilation=dilation,
+        groups=groups,
+        bias_attr=None if bias else False,
+        data_format="NHWC" if last else "NCHW",
+    )
+    _set(conv.weight, _weights(draw, [cin, cout // groups] + kernel))
+    if bias:
+        _set(conv.bias, _weights(draw, [cout]))
+    attrs = dict(cin=cin, cout=cout, groups=groups, kernel=kernel, stride=stride)
+    attrs.update(dilation=dilation, padding=padding, form=form, extra=extra, bias=bias)
+    attrs.update(output_size=output_size, data_format="NHWC" if last else "NCHW")
+    layer = _ConvTranspose(conv, output_size)
+    return program(draw, layer, [Input("x", _image(last, cin))], sizes, dynamic, attrs)
 
 
 # Conv sums up to 4*3*3 = 36 products of |x| <= 4 and |w| <= 1, accumulated in different
@@ -543,6 +691,26 @@ CASES += [
         xfail="the mask of adaptive max pooling whose output size does not divide the input "
         "size (overlapping windows; only the values are exported)",
     ),
+    OpCase(
+        "pd_op.conv2d_transpose",
+        "attrs",
+        conv2d_transpose_programs(),
+        "paddle.nn.Conv2DTranspose / paddle.nn.functional.conv2d_transpose",
+        tolerances=_CONV_TOL,
+    ),
+    OpCase(
+        "pd_op.depthwise_conv2d_transpose",
+        "attrs",
+        conv2d_transpose_programs(depthwise=True),
+        "paddle.nn.Conv2DTranspose(groups=in_channels=out_channels)",
+    ),
+    OpCase(
+        "pd_op.instance_norm",
+        "affine",
+        instance_norm_programs(),
+        "paddle.nn.InstanceNorm1D/2D/3D",
+    ),
+    OpCase("pd_op.group_norm", "affine", group_norm_programs(), "paddle.nn.GroupNorm"),
     OpCase(
         "pd_op.batch_norm_",
         "eval",

@@ -102,6 +102,14 @@ def _padding(op, spatial, kernel, strides) -> dict:
 
 def _pad_same_at_run_time(ctx, x: str, kernel, strides, value=None) -> str:
     """Pad channels-first ``x`` as Paddle's SAME does, from its sizes at run time."""
+    begins, ends = _same_pads_at_run_time(ctx, x, kernel, strides)
+    zeros = ctx.int64s([0, 0])
+    pads = ctx.node("Concat", [zeros, *begins, zeros, *ends], axis=0)
+    return ctx.node("Pad", [x, pads] + ([] if value is None else [value]))
+
+
+def _same_pads_at_run_time(ctx, x: str, kernel, strides) -> tuple[list, list]:
+    """Return Paddle's SAME (begin, end) pads of each spatial dim as int64 [1] tensors."""
     begins, ends = [], []
     for axis, (k, s) in enumerate(zip(kernel, strides)):
         size = _shape_dim(ctx, x, 2 + axis)
@@ -113,9 +121,7 @@ def _pad_same_at_run_time(ctx, x: str, kernel, strides, value=None) -> str:
         total = ctx.node("Where", [negative, ctx.int64s([0]), total])
         begins.append(ctx.node("Div", [total, ctx.int64s([2])]))
         ends.append(ctx.node("Sub", [total, begins[-1]]))
-    zeros = ctx.int64s([0, 0])
-    pads = ctx.node("Concat", [zeros, *begins, zeros, *ends], axis=0)
-    return ctx.node("Pad", [x, pads] + ([] if value is None else [value]))
+    return begins, ends
 
 
 def _shape_dim(ctx, x: str, axis: int) -> str:
@@ -165,6 +171,61 @@ def conv2d(ctx, op):
         group=group,
         **pads,
     )
+
+
+@register("pd_op.conv2d_transpose")
+@register("pd_op.depthwise_conv2d_transpose")
+def conv2d_transpose(ctx, op):
+    """Convert to ConvTranspose.
+
+    Honours strides, paddings (2 or 4 values), padding_algorithm EXPLICIT/SAME/VALID,
+    dilations (reset to 1 under SAME, as Paddle does), groups, output_padding, a constant
+    output_size (static spatial dims: it becomes output_padding) and data_format. SAME on
+    dynamic spatial dims runs unpadded and slices Paddle's pads off at run time.
+    """
+    last = _channels_last(op)
+    spatial = _spatial(ctx, op, last)
+    kernel = list(ctx.in_value(op, 1).shape[2:])
+    strides = _ints(op.attrs["strides"])
+    dilations = _ints(op.attrs.get("dilations", [1, 1]))
+    if op.attrs.get("padding_algorithm") == "SAME":
+        dilations = [1, 1]
+    pads = _padding(op, spatial, kernel, strides)
+    sliced = "pads" not in pads  # SAME on dynamic dims
+    pads = {"pads": [0, 0, 0, 0]} if sliced else pads
+    extra = _ints(op.attrs.get("output_padding") or [0, 0])
+    size = ctx.const(op, 2)
+    if size is None:
+        raise Unsupported("conv2d_transpose output_size must be a constant")
+    if len(size):
+        extra = _output_padding(spatial, kernel, strides, dilations, pads["pads"], size)
+    x = _to_first(ctx, ctx.input(op, 0), last)
+    group = int(op.attrs.get("groups", 1))
+    attrs = dict(strides=strides, dilations=dilations, group=group, output_padding=extra)
+    if not sliced:
+        _emit(ctx, op, "ConvTranspose", [x, ctx.input(op, 1)], last, **attrs, **pads)
+        return
+    y = ctx.node("ConvTranspose", [x, ctx.input(op, 1)], **attrs, **pads)
+    begins, ends = _same_pads_at_run_time(ctx, x, kernel, strides)
+    stops = [ctx.node("Sub", [_shape_dim(ctx, y, 2 + i), e]) for i, e in enumerate(ends)]
+    starts = ctx.node("Concat", begins, axis=0)
+    stops = ctx.node("Concat", stops, axis=0)
+    inputs = [y, starts, stops, ctx.int64s([2, 3])]
+    if not last:
+        ctx.node("Slice", inputs, [ctx.out(op)])
+        return
+    ctx.node("Transpose", [ctx.node("Slice", inputs)], [ctx.out(op)], perm=_perms(4)[1])
+
+
+def _output_padding(spatial, kernel, strides, dilations, pads, size) -> list[int]:
+    """Return the output_padding that makes ConvTranspose produce Paddle's output_size."""
+    if any(d is None for d in spatial):
+        raise Unsupported("conv2d_transpose output_size with dynamic spatial dims")
+    extra = []
+    for i, (d, k, s, dil) in enumerate(zip(spatial, kernel, strides, dilations)):
+        natural = (d - 1) * s - pads[i] - pads[i + 2] + dil * (k - 1) + 1
+        extra.append(int(size[i]) - natural)
+    return extra
 
 
 # --- pooling -----------------------------------------------------------------------------
@@ -560,3 +621,68 @@ _OVERLAPPING_MASK = (
     "the mask of adaptive max pooling whose output size does not divide the input size "
     "(overlapping windows; only the values are exported)"
 )
+
+
+def _ones_zeros(ctx, op, channels: int, dtype: str) -> tuple[str, str]:
+    """Return the scale and bias operands, ones and zeros where they are absent."""
+    scale = ctx.optional_input(op, "scale")
+    bias = ctx.optional_input(op, "bias")
+    if scale is None:
+        scale = ctx.const_tensor(np.ones([channels], dtype))
+    if bias is None:
+        bias = ctx.const_tensor(np.zeros([channels], dtype))
+    return scale, bias
+
+
+def _channels(ctx, op, axis: int = 1) -> int:
+    channels = ctx.in_value(op, 0).shape[axis]
+    if channels is None:
+        raise Unsupported("the channel dim must be static")
+    return channels
+
+
+@register("pd_op.instance_norm")
+def instance_norm(ctx, op):
+    """Convert to InstanceNormalization (channels first, any rank from 3).
+
+    Honours epsilon and the optional scale / bias (ones / zeros when absent); results 1
+    and 2 (saved mean / variance) are rejected when used.
+    """
+    _reject_used(ctx, op, (1, 2), "saved mean / variance")
+    if ctx.rank(op, 0) < 3:
+        raise Unsupported("instance_norm needs an input of rank 3 or more")
+    scale, bias = _ones_zeros(ctx, op, _channels(ctx, op), ctx.dtype(op, 0))
+    inputs = [ctx.input(op, 0), scale, bias]
+    ctx.node("InstanceNormalization", inputs, [ctx.out(op)], epsilon=op.attrs["epsilon"])
+
+
+@register("pd_op.group_norm")
+def group_norm(ctx, op):
+    """Compose group norm: InstanceNormalization over [N, groups, -1], then the affine.
+
+    Honours groups, epsilon, data_format (NCHW / NHWC, any rank from 3) and the optional
+    per-channel scale / bias; results 1 and 2 (mean / variance) are rejected when used.
+    ONNX's GroupNormalization is left alone: opset 18 took per-group scales, 21 changed
+    them to per-channel.
+    """
+    _reject_used(ctx, op, (1, 2), "mean / variance")
+    rank = ctx.rank(op, 0)
+    if rank < 3:
+        raise Unsupported("group_norm needs an input of rank 3 or more")
+    last = _channels_last(op)
+    channels = _channels(ctx, op, rank - 1 if last else 1)
+    groups = int(op.attrs["groups"])
+    dtype = ctx.dtype(op, 0)
+    x = _to_first(ctx, ctx.input(op, 0), last, rank)
+    grouped = ctx.node("Reshape", [x, ctx.int64s([0, groups, -1])])
+    ones = ctx.const_tensor(np.ones([groups], dtype))
+    zeros = ctx.const_tensor(np.zeros([groups], dtype))
+    eps = op.attrs["epsilon"]
+    y = ctx.node("InstanceNormalization", [grouped, ones, zeros], epsilon=eps)
+    y = ctx.node("Reshape", [y, ctx.node("Shape", [x])])
+    scale, bias = _ones_zeros(ctx, op, channels, dtype)
+    # Per-channel affine, broadcast over the spatial dims.
+    per_channel = ctx.int64s([channels] + [1] * (rank - 2))
+    y = ctx.node("Mul", [y, ctx.node("Reshape", [scale, per_channel])])
+    bias = ctx.node("Reshape", [bias, per_channel])
+    _emit(ctx, op, "Add", [y, bias], last, rank)
