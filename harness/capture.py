@@ -209,6 +209,7 @@ def capture_layer(layer, input_spec) -> Graph:
         )
     specs = _normalize_specs(input_spec)
     static_fn = None
+    own_forward = vars(layer).get("forward", _ABSENT)
     with paddle_guard(), paddle.utils.unique_name.guard(), eval_mode(layer):
         try:
             static_fn = paddle.jit.to_static(layer, input_spec=specs, full_graph=True)
@@ -222,6 +223,7 @@ def capture_layer(layer, input_spec) -> Graph:
             if static_fn is not None:
                 with contextlib.suppress(Exception):
                     static_fn.forward.rollback()
+            _restore_forward(layer, own_forward)
         tensors, values = program.parameters
         params = {}
         for tensor, value in zip(tensors, values):
@@ -239,6 +241,18 @@ def capture_layer(layer, input_spec) -> Graph:
 
 
 _NOISE_LINES = ("---", "C++ Traceback", "Error Message Summary", "In transformed code")
+
+
+_ABSENT = object()
+
+
+def _restore_forward(layer, own_forward) -> None:
+    # rollback() puts the original forward back as an instance attribute (a bound
+    # method); a layer that had none keeps reading forward from its class, as before.
+    if own_forward is _ABSENT:
+        vars(layer).pop("forward", None)
+    else:
+        vars(layer)["forward"] = own_forward
 
 
 def _first_line(e: BaseException) -> str:
