@@ -72,6 +72,17 @@ class ChildOutcome:
         return f"exited with status {self.exit_code} without reporting a result"
 
 
+def reraise(outcome: ChildOutcome, fallback: type[BaseException]) -> None:
+    """Raise, in the parent, the exception a child raised (with the child's traceback as a
+    note); ``fallback(message)`` when it could not be rebuilt."""
+    error = outcome.error
+    if error is None:
+        error = fallback(f"{outcome.error_type}: {outcome.message}")
+    if hasattr(error, "add_note"):
+        error.add_note(f"raised in a child process:\n{outcome.traceback}")
+    raise error
+
+
 def run_in_child(
     fn: Callable[..., Any], *args, timeout: float | None = None, **kwargs
 ) -> ChildOutcome:

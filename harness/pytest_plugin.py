@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 import harness.cases.profiles  # noqa: E402,F401  (registers the profiles)
-from harness.cases.runner import RunConfig  # noqa: E402
+from harness.cases.runner import RunConfig, run_test_isolated  # noqa: E402
 from harness.results import ResultStore  # noqa: E402
 from harness.runtime import provider_name  # noqa: E402
 
@@ -42,9 +42,9 @@ def pytest_addoption(parser):
     group.addoption(
         "--isolate",
         action="store_true",
-        help="run each case example in a child process, so that a native crash is "
-        "recorded as that case's result and the run goes on (default in the nightly "
-        "profile)",
+        help="run each case in a child process, so that a native crash is recorded as "
+        "that case's result (against the example that caused it) and the run goes on "
+        "(default in the nightly profile)",
     )
     group.addoption(
         "--no-isolate", action="store_true", help="never isolate, even in the nightly profile"
@@ -53,7 +53,7 @@ def pytest_addoption(parser):
         "--isolate-timeout",
         type=float,
         default=900.0,
-        help="seconds before an isolated example is killed and recorded as a crash",
+        help="seconds before an isolated case is killed and recorded as a crash",
     )
 
 
@@ -101,6 +101,18 @@ def _replay(text):
     if not blob:
         raise pytest.UsageError("--replay takes VERSION,BLOB as printed by @reproduce_failure")
     return version.strip().strip("'\""), blob.encode()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """With --isolate, run each case test in a forked child (see run_test_isolated)."""
+    config = pyfuncitem.funcargs.get("harness_config")
+    case = pyfuncitem.funcargs.get("case")
+    if not isinstance(config, RunConfig) or not config.isolate or case is None:
+        return None
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    run_test_isolated(pyfuncitem.obj, kwargs, case, config)
+    return True
 
 
 # --- the reliability tally --------------------------------------------------------------

@@ -11,7 +11,7 @@ from harness.capture import capture_layer
 from harness.cases.spec import CaseProgram, ModelCase, OpCase
 from harness.errors import HarnessError
 from harness.export import opset_range, registry, to_onnx
-from harness.isolation import run_in_child
+from harness.isolation import reraise, run_in_child
 from harness.reference import run_layer
 from harness.results import ResultStore, finite, versions
 from harness.verify import Verdict, tolerance_for, verify
@@ -31,8 +31,10 @@ class RunConfig:
     providers: Sequence[str] = ("CPUExecutionProvider",)
     store: ResultStore | None = field(default_factory=ResultStore)
     profile: str = "ci"
-    # Run each example in a forked child, so that a native crash in Paddle or ONNX
-    # Runtime becomes that example's "crash" record instead of the end of the run.
+    # Run in forked children, so that a native crash in Paddle or ONNX Runtime becomes a
+    # "crash" record instead of the end of the run: run_case forks once per example; under
+    # pytest the plugin forks once per case test (run_test_isolated), and per example
+    # only to find the one that crashed.
     isolate: bool = False
     # A child still running after this many seconds is killed and recorded as a crash.
     isolate_timeout: float | None = 900.0
@@ -127,6 +129,38 @@ def _run_case(case: OpCase, program: CaseProgram, config: RunConfig) -> list[Ver
     return verdicts
 
 
+def run_test_isolated(test, kwargs: dict, case, config: RunConfig) -> None:
+    """Run a whole case test (every example Hypothesis draws) in one forked child.
+
+    One child per test, not per example, keeps what Paddle warms up once per process
+    (converted functions, oneDNN kernels) warm across the examples: per-example children
+    made a quick run about four times slower. When the child crashes, the test runs again
+    here with one child per example (``config.isolate``), so the crash is recorded
+    against the example that caused it; the run then goes on with the next test.
+    """
+
+    def in_child():
+        config.isolate = False  # the child's copy: its examples run in it
+        test(**kwargs)
+
+    start = time.perf_counter()
+    outcome = run_in_child(in_child, timeout=config.isolate_timeout)
+    if outcome.kind == "returned":
+        return
+    if outcome.kind == "raised":
+        reraise(outcome, CaseFailure)
+    if outcome.kind == "crashed":
+        test(**kwargs)  # one child per example: records and raises the crash
+    # A hang, or a crash that no single example reproduces: record it against the case.
+    reason = f"the child process running this case's examples {outcome.describe()}"
+    extra = {"signal": outcome.signal or None, "exit_code": outcome.exit_code}
+    _record(config, _case_record(case), None, "crash", reason, start, **extra)
+    raise CaseFailure(
+        f"{case.id}: {reason}; no example crashed on its own. The run carries on with the "
+        f"next case; run `pytest -k '{case.id}'` without --isolate to see the native stack."
+    )
+
+
 def _isolated(case, program: CaseProgram, config: RunConfig, fn, *args):
     """Run ``fn(*args)`` in a child; turn a crash into a record and a CaseFailure."""
     start = time.perf_counter()
@@ -134,12 +168,7 @@ def _isolated(case, program: CaseProgram, config: RunConfig, fn, *args):
     if outcome.kind == "returned":
         return outcome.value
     if outcome.kind == "raised":
-        error = outcome.error
-        if error is None:
-            error = CaseFailure(f"{case.id}: {outcome.error_type}: {outcome.message}")
-        if hasattr(error, "add_note"):
-            error.add_note(f"raised in the isolated child process:\n{outcome.traceback}")
-        raise error
+        reraise(outcome, CaseFailure)
     # The child's own records (written before it died) stay; this one says how it ended.
     reason = f"the child process running this example {outcome.describe()}"
     extra = {"signal": outcome.signal or None, "exit_code": outcome.exit_code}
@@ -150,7 +179,7 @@ def _isolated(case, program: CaseProgram, config: RunConfig, fn, *args):
     )
 
 
-def _base_record(case, program: CaseProgram) -> dict:
+def _case_record(case) -> dict:
     kind = "model" if isinstance(case, ModelCase) else "op"
     return {
         "kind": kind,
@@ -158,12 +187,18 @@ def _base_record(case, program: CaseProgram) -> dict:
         "case": case.id,
         "paddle_api": getattr(case, "paddle_api", getattr(case, "source", "")),
         "expected_failure": case.xfail,
+        "versions": versions(),
+    }
+
+
+def _base_record(case, program: CaseProgram) -> dict:
+    return {
+        **_case_record(case),
         "dtypes": program.dtypes,
         "dynamic": program.dynamic,
         "input_shapes": [[list(x.shape) for x in inputs] for inputs in program.input_sets],
         "seed": program.seed,
         "example": repr(program)[:500],
-        "versions": versions(),
     }
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from harness import cli
 from harness.cases import OpCase
-from harness.cases.runner import RunConfig, run_case
+from harness.cases.runner import CaseFailure, RunConfig, run_case, run_test_isolated
 from harness.cases.spec import CaseProgram
 from harness.errors import UnsupportedOp, UnsupportedOpsError
 from harness.isolation import run_in_child
@@ -158,6 +158,7 @@ def test_a_run_with_crashing_cases_records_them_and_carries_on(reliability, tmp_
         proc.returncode == 1
         and "2 failed, 1 passed" in tail
         and crashes.get("relu-segfault", {}).get("signal") == "SIGSEGV"
+        and "CaseProgram(Relu" in crashes["relu-segfault"].get("example", "")
         and crashes.get("relu-abort", {}).get("signal") == "SIGABRT"
         and passed == {"relu-fine"}
     )
@@ -170,6 +171,38 @@ def test_a_run_with_crashing_cases_records_them_and_carries_on(reliability, tmp_
     )
     assert ok, f"exit {proc.returncode}\n{tail}\n{proc.stderr[-2000:]}\n{found}"
     assert "crashed with SIGSEGV" in proc.stdout and "The run carries on" in proc.stdout
+
+
+def test_a_hung_case_is_killed_and_recorded(reliability, tmp_path):
+    store = ResultStore(tmp_path)
+    case = OpCase("pd_op.relu", "hangs", st.nothing(), "relu")
+    config = RunConfig([13], store=store, isolate=True, isolate_timeout=1)
+    with pytest.raises(CaseFailure, match="timed out"):
+        run_test_isolated(lambda: time.sleep(60), {}, case, config)
+    (record,) = store.read()
+    ok = record["status"] == "crash" and record["signal"] == "SIGKILL"
+    reliability.record(
+        "isolation",
+        "a case that hangs",
+        "killed, crash record",
+        str(record["reason"]),
+        _ok(ok),
+    )
+    assert ok and config.isolate, "the parent's config is left as it was"
+
+
+def test_a_crash_only_examples_together_cause_is_recorded_against_the_case(tmp_path):
+    store = ResultStore(tmp_path)
+    case = OpCase("pd_op.relu", "together", st.nothing(), "relu")
+    config = RunConfig([13], store=store, isolate=True)
+
+    def test():
+        if not config.isolate:  # in the case's child, never in an example's
+            os.abort()
+
+    with pytest.raises(CaseFailure, match="no example crashed on its own"):
+        run_test_isolated(test, {}, case, config)
+    assert [(r["status"], r["signal"]) for r in store.read()] == [("crash", "SIGABRT")]
 
 
 class _Opt:
