@@ -117,12 +117,12 @@ def _scales(draw, sizes, spatial, dynamic, min_out, min_scale=0.0):
     return scales
 
 
-def _image_input(draw, n, last, dtype, extra=()):
+def _image_input(draw, n, last, dtype):
     channels = draw(st.integers(1, 2))
     spatial = [f"s{i}" for i in range(n)]
     shape = ("n", *spatial, channels) if last else ("n", channels, *spatial)
     sizes = {"n": draw(st.integers(1, 2)), **{d: draw(st.integers(1, 5)) for d in spatial}}
-    dynamic = dynamic_subset(draw, ["n", *spatial, *extra])
+    dynamic = dynamic_subset(draw, ["n", *spatial])
     low, high = _VALUE_RANGES.get(dtype, (-4.0, 4.0))
     return Input("x", shape, dtype, low, high), spatial, sizes, dynamic
 
@@ -131,8 +131,9 @@ def _image_input(draw, n, last, dtype, extra=()):
 def interp_programs(draw, method, forms, dtypes=("float32",)):
     """Draw F.interpolate / nn.Upsample over rank, layout, size or scale and alignment.
 
-    Bicubic without align_corners keeps every output dim above 1 (an output of 1 is a
-    case of its own) and takes no run-time size.
+    Bicubic without align_corners keeps every output dim above 1 and takes run-time
+    sizes only with align_corners; channels-last bicubic never shrinks a dim (the other
+    settings are cases of their own).
     """
     n = draw(st.sampled_from(_SPATIAL_RANKS[method]))
     last = draw(st.booleans())
