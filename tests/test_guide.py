@@ -15,9 +15,8 @@ from paddle.static import InputSpec
 
 import harness
 from harness.errors import OpsetTooLowError
-from harness.export import registry, to_onnx
+from harness.export import registry
 from harness.export.registry import MIN_OPSET
-from harness.graph import Graph, Op, Value
 from harness.runtime import max_runtime_opset
 
 # `harness.export` the function shadows the package attribute; import the module by name.
@@ -88,31 +87,32 @@ def test_an_explicit_opset_is_honoured(tmp_path):
     assert onnx.load(str(result.path)).opset_import[0].version == MIN_OPSET
 
 
-def test_an_opset_too_low_for_an_op_is_refused_up_front_naming_op_and_opset():
-    # No real mapping starts above the lowest opset yet (checked below), so a mapping
-    # needing opset 18 is registered for a hand-built graph, and removed afterwards.
-    assert all(m.lowest_opset == MIN_OPSET for m in registry().values()), (
-        "a real mapping now starts above the lowest opset: test the refusal on it instead"
-    )
-    name = "pd_op.__guide_needs_18"
-    called = []
-    registry_module.register(name, since=18)(lambda ctx, op: called.append(op))
-    try:
-        values = {n: Value(n, (None, 4), "float32") for n in ("x", "y", "z")}
-        ops = [
-            Op(name, {}, ["x"], ["y"], ["x"], 0),
-            Op(name, {}, ["y"], ["z"], ["x"], 1),
-        ]
-        graph = Graph(ops, ["x"], ["z"], values, {})
-        with pytest.raises(OpsetTooLowError) as info:
-            to_onnx(graph, 15)
-    finally:
-        registry_module._REGISTRY.pop(name, None)
+class _Sampler(paddle.nn.Layer):
+    """grid_sample: ONNX GridSample exists only from opset 16."""
+
+    def forward(self, x, grid):
+        return paddle.nn.functional.grid_sample(x, grid, align_corners=False)
+
+
+def test_an_opset_too_low_for_an_op_is_refused_up_front_naming_op_and_opset(tmp_path):
+    need = registry()["pd_op.grid_sample"].lowest_opset
+    assert need > MIN_OPSET
+    specs = [
+        InputSpec([None, 1, 4, 4], "float32", "x"),
+        InputSpec([None, 3, 3, 2], "float32", "grid"),
+    ]
+    target = tmp_path / "m"
+    with pytest.raises(OpsetTooLowError) as info:
+        harness.export(_Sampler(), target, input_spec=specs, opset_version=need - 1)
 
     text = str(info.value)
-    assert f"{name} (2 times): needs opset 18 or higher" in text and "at opset 15" in text
-    assert [(u.op, u.needs_opset) for u in info.value.unsupported] == [(name, 18)]
-    assert not called, "the refusal must come before any op is converted"
+    assert f"pd_op.grid_sample (1 time): needs opset {need} or higher" in text
+    assert f"at opset {need - 1}" in text
+    assert [(u.op, u.needs_opset) for u in info.value.unsupported] == [
+        ("pd_op.grid_sample", need)
+    ]
+    assert not target.with_suffix(".onnx").exists()
+    assert harness.export(_Sampler(), target, input_spec=specs).opset >= need
 
 
 def test_an_opset_beyond_the_runtime_is_refused(tmp_path):
@@ -127,33 +127,33 @@ def test_an_opset_beyond_the_runtime_is_refused(tmp_path):
 
 
 class _TwoUnmappedOps(paddle.nn.Layer):
-    """Uses pd_op.det twice and pd_op.unfold once, and nothing else."""
+    """Uses pd_op.det twice and pd_op.inverse once, and nothing else."""
 
     def forward(self, a, b, images):
         return (
             paddle.linalg.det(a),
             paddle.linalg.det(b),
-            paddle.nn.functional.unfold(images, 2),
+            paddle.linalg.inv(images),
         )
 
 
 def test_every_unsupported_op_is_listed_with_its_count(tmp_path):
-    unmapped = ("pd_op.det", "pd_op.unfold")
+    unmapped = ("pd_op.det", "pd_op.inverse")
     assert not set(unmapped) & set(registry()), f"pick ops nobody maps instead of {unmapped}"
     specs = [
         InputSpec([None, 3, 3], "float32", "a"),
         InputSpec([None, 3, 3], "float32", "b"),
-        InputSpec([None, 1, 4, 4], "float32", "images"),
+        InputSpec([None, 4, 4], "float32", "images"),
     ]
     target = tmp_path / "m"
     with pytest.raises(harness.UnsupportedOpsError) as info:
         harness.export(_TwoUnmappedOps(), target, input_spec=specs)
 
     found = {u.op: u.count for u in info.value.unsupported}
-    assert found == {"pd_op.det": 2, "pd_op.unfold": 1}
+    assert found == {"pd_op.det": 2, "pd_op.inverse": 1}
     text = str(info.value)
     assert "2 unsupported ops" in text
-    assert "pd_op.det (2 times)" in text and "pd_op.unfold (1 time)" in text
+    assert "pd_op.det (2 times)" in text and "pd_op.inverse (1 time)" in text
     assert not target.with_suffix(".onnx").exists()
 
 
