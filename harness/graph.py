@@ -94,7 +94,7 @@ class Graph:
         """Return the numpy value of ``name`` when it is known at export time, else None.
 
         Resolves results of ``pd_op.full``, ``pd_op.full_int_array`` and ``assign_value_``,
-        and lists of such values built by ``builtin.combine`` (returned as a list).
+        casts of them, and lists of such values built by ``builtin.combine`` (a list).
         """
         if name is None:
             return None
@@ -102,6 +102,13 @@ class Graph:
             parts = [self.constant(p) for p in self.lists[name]]
             return None if any(p is None for p in parts) else parts
         op = self.producer(name)
+        if op is not None and op.name == "pd_op.cast":
+            # F.interpolate(size=Tensor) and F.pad(pad=Tensor) cast a constant to int32.
+            inner = self.constant(op.inputs[0])
+            dtype = self.values[name].dtype
+            if inner is None or isinstance(inner, list) or dtype is None:
+                return None
+            return np.asarray(inner).astype(dtype)
         if op is None or op.name not in CONSTANT_OPS:
             return None
         return constant_of(op, self.values[name])

@@ -345,3 +345,14 @@ def test_op_list_shows_only_what_records_verified():
 
 def test_environment_variables_do_not_leak_from_the_plugin():
     assert os.environ.get("GLOG_minloglevel") == "2"
+
+
+def test_constants_are_resolved_through_a_cast():
+    values = {"a": Value("a", (2,), "int64"), "b": Value("b", (2,), "int32")}
+    ops = [
+        Op("pd_op.full_int_array", {"value": [3, 4]}, [], ["a"]),
+        Op("pd_op.cast", {"dtype": "int32"}, ["a"], ["b"]),
+    ]
+    graph = Graph(ops, [], ["b"], values, {})
+    value = graph.constant("b")
+    assert value.dtype == np.int32 and value.tolist() == [3, 4]
