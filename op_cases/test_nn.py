@@ -438,6 +438,27 @@ def instance_norm_programs(draw):
     return program(draw, layer, [Input("x", ("n", channels, *spatial))], sizes, dynamic, attrs)
 
 
+def _one_pass_safe(case: CaseProgram) -> bool:
+    """Whether Paddle's group norm variance is accurate enough on the case's inputs.
+
+    Paddle's CPU kernel takes the variance in one pass, E[x^2] - E[x]^2, which loses
+    digits when a group's mean is large against its spread (measured: [4, 4.01] gives
+    +-0.8477 where the two-pass value, and ONNX Runtime's, is +-0.8452). Its relative
+    error grows like E[x^2] / (var + eps) float32 ulps, so groups keep that ratio <= 25
+    (groups of one element come out exactly 0 either way).
+    """
+    groups, last = case.attrs["groups"], case.attrs["data_format"][-1] == "C"
+    for (x,) in case.input_sets:
+        x = np.moveaxis(x, -1, 1) if last else x
+        g = x.reshape(x.shape[0], groups, -1).astype(np.float64)
+        if g.shape[2] < 2:
+            continue
+        spread = g.var(axis=2) + case.attrs["epsilon"]
+        if np.any((g**2).mean(axis=2) > 25 * spread):
+            return False
+    return True
+
+
 @st.composite
 def group_norm_programs(draw):
     rank = draw(st.integers(3, 5))
@@ -710,7 +731,12 @@ CASES += [
         instance_norm_programs(),
         "paddle.nn.InstanceNorm1D/2D/3D",
     ),
-    OpCase("pd_op.group_norm", "affine", group_norm_programs(), "paddle.nn.GroupNorm"),
+    OpCase(
+        "pd_op.group_norm",
+        "affine",
+        group_norm_programs().filter(_one_pass_safe),
+        "paddle.nn.GroupNorm",
+    ),
     OpCase(
         "pd_op.batch_norm_",
         "eval",
