@@ -41,11 +41,27 @@ class Input:
 
 
 def floats(low=-4.0, high=4.0, dtype="float32"):
-    """Finite floats in [low, high]; no subnormals, since runtimes may flush them to zero."""
+    """Finite floats in [low, high]; no subnormals, since runtimes may flush them to zero.
+
+    Bounds that the dtype cannot represent exactly (-1.4 in float32) are rounded inward.
+    """
     width = {"float16": 16, "float32": 32}.get(dtype, 64)
+    if width < 64:
+        kind = np.float16 if width == 16 else np.float32
+        low, high = _inward(low, kind, +1), _inward(high, kind, -1)
     return st.floats(
         low, high, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False
     )
+
+
+def _inward(bound, kind, direction: int) -> float:
+    """Round ``bound`` to ``kind``, stepping towards the inside of the range if needed."""
+    if bound is None:
+        return None
+    rounded = kind(bound)
+    if direction > 0 and float(rounded) < bound or direction < 0 and float(rounded) > bound:
+        rounded = np.nextafter(rounded, kind(np.inf * direction))
+    return float(rounded)
 
 
 def elements_for(spec: Input):
@@ -149,7 +165,9 @@ def fn_layer(fn, params: dict[str, np.ndarray] | None = None):
     parameters by keyword (to_static reads its source and needs a fixed arity).
     """
     names = list(params or {})
-    arity = len([p for p in inspect.signature(fn).parameters if p not in names])
+    signature = inspect.signature(fn).parameters.values()
+    # Only parameters without defaults are inputs (F.mish has name=None, say).
+    arity = len([p for p in signature if p.name not in names and p.default is p.empty])
     base = _FN_LAYERS.get(arity)
     if base is None:
         raise ValueError(f"fn_layer supports 1 to {max(_FN_LAYERS)} inputs, got {arity}")
