@@ -533,6 +533,23 @@ def full_with_tensor_value_programs(draw):
     return program(draw, layer, [Input("x", names), value], sizes, dynamic, attrs)
 
 
+def _full_like(x, *, value, dtype):
+    return paddle.full_like(x, value, dtype=dtype)
+
+
+@st.composite
+def full_like_programs(draw):
+    """``paddle.full_like`` / ``zeros_like`` / ``ones_like``, to the same or another dtype."""
+    x_dtype = draw(st.sampled_from(DTYPES))
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes(0, 3, max_side=3))
+    names, sizes, dynamic = _symbolic(draw, shape)
+    value = _value(draw, dtype)
+    layer = _apply(_full_like, value=value, dtype=dtype)
+    attrs = {"x": shape, "x_dtype": x_dtype, "value": value, "dtype": dtype}
+    return program(draw, layer, [Input("x", names, x_dtype)], sizes, dynamic, attrs)
+
+
 def _gather(x, index, *, axis):
     return paddle.gather(x, index, axis)
 
@@ -734,6 +751,12 @@ CASES += [
         "runtime-value",
         full_with_tensor_value_programs(),
         "paddle.full(paddle.shape(x), tensor)",
+    ),
+    OpCase(
+        "pd_op.full_like",
+        "dtypes",
+        full_like_programs(),
+        "paddle.full_like / zeros_like / ones_like",
     ),
     OpCase("pd_op.gather", "axis", gather_programs(), "paddle.gather"),
     OpCase("pd_op.cast", "dtypes", cast_programs(), "paddle.cast / Tensor.astype"),

@@ -382,15 +382,25 @@ def stack(ctx, op):
 @register("pd_op.full_with_tensor")
 def full_with_tensor(ctx, op):
     """Fill a tensor of the run-time ``shape`` operand with ``value`` (cast to ``dtype``)."""
-    shape = _int64_operand(ctx, op, 1, "fill shape")
+    _fill(ctx, op, 0, _int64_operand(ctx, op, 1, "fill shape"))
+
+
+@register("pd_op.full_like")
+def full_like(ctx, op):
+    """Fill a tensor shaped like ``x`` with ``value`` (cast to ``dtype``, float to int
+    truncating as Paddle does)."""
+    _fill(ctx, op, 1, ctx.node("Shape", [ctx.input(op, 0)]))
+
+
+def _fill(ctx, op, value_key, shape: str) -> None:
     dtype = ctx.out_value(op).dtype
-    value = ctx.const(op, 0)
+    value = ctx.const(op, value_key)
     if value is not None:
         fill = numpy_helper.from_array(np.asarray(value, dtype=dtype).reshape(1), "value")
         ctx.node("ConstantOfShape", [shape], [ctx.out(op)], value=fill)
         return
-    scalar = ctx.node("Reshape", [ctx.input(op, 0), ctx.int64s([], "scalar")])
-    if ctx.dtype(op, 0) != dtype:
+    scalar = ctx.node("Reshape", [ctx.input(op, value_key), ctx.int64s([], "scalar")])
+    if ctx.dtype(op, value_key) != dtype:
         scalar = ctx.cast(scalar, dtype)
     ctx.node("Expand", [scalar, shape], [ctx.out(op)])
 
