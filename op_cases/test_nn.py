@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from harness.cases import CaseProgram, OpCase, case_tests
-from harness.cases.strategies import Input, dynamic_subset, floats, program, shapes
+from harness.cases.strategies import Input, dynamic_subset, floats, fn_layer, program, shapes
 
 
 def _weights(draw, shape, low=-1.0, high=1.0) -> np.ndarray:
@@ -391,6 +391,30 @@ def batch_norm_programs(draw):
     return program(draw, layer, [Input("x", shape)], sizes, dynamic, attrs)
 
 
+def _batch_norm_op(x, mean, variance, scale, bias):
+    """The batch_norm op itself (nn layers make batch_norm_), returning its running stats
+    too: in inference form mean_out and variance_out are the running mean and variance."""
+    out, mean_out, variance_out, *_ = paddle._C_ops.batch_norm(
+        x, mean, variance, scale, bias, True, 0.9, 1e-3, "NHWC", True, False
+    )
+    return out, mean_out, variance_out
+
+
+@st.composite
+def batch_norm_op_programs(draw):
+    channels = draw(st.integers(1, 4))
+    sizes = {"n": draw(st.integers(1, 3)), "h": draw(st.integers(1, 3)), "w": 2}
+    params = {
+        "mean": _weights(draw, [channels], -2.0, 2.0),
+        "variance": _weights(draw, [channels], 0.0625, 4.0),
+        "scale": _weights(draw, [channels], -2.0, 2.0),
+        "bias": _weights(draw, [channels], -2.0, 2.0),
+    }
+    layer = fn_layer(_batch_norm_op, params)
+    x = Input("x", ("n", "h", "w", channels))
+    return program(draw, layer, [x], sizes, dynamic_subset(draw, ["n", "h"]))
+
+
 @st.composite
 def layer_norm_programs(draw):
     rank = draw(st.integers(2, 4))
@@ -742,6 +766,12 @@ CASES += [
         "eval",
         batch_norm_programs(),
         "paddle.nn.BatchNorm1D / BatchNorm2D / BatchNorm3D / BatchNorm",
+    ),
+    OpCase(
+        "pd_op.batch_norm",
+        "stats",
+        batch_norm_op_programs(),
+        "paddle._C_ops.batch_norm (NHWC, with mean_out / variance_out)",
     ),
     OpCase("pd_op.layer_norm", "affine", layer_norm_programs(), "paddle.nn.LayerNorm"),
     OpCase("pd_op.dropout", "eval", dropout_programs(), "paddle.nn.Dropout"),
