@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from harness.cases import OpCase, case_tests
 from harness.cases.strategies import Input, dynamic_subset, program
+from harness.export.rnn import FLOAT32_ONLY
 
 _LAYERS = {
     "lstm": lambda i, h, **kw: paddle.nn.LSTM(i, h, **kw),
@@ -52,24 +53,30 @@ def _set_weights(rnn, seed: int, scale: float) -> None:
     # parameters. A scale about 0.5 keeps the gates away from saturation.
     rng = np.random.default_rng(seed)
     for p in rnn.parameters():
-        p.set_value(rng.uniform(-scale, scale, p.shape).astype(np.float32))
+        dtype = str(p.dtype).rsplit(".", 1)[-1]
+        p.set_value(rng.uniform(-scale, scale, p.shape).astype(dtype))
 
 
 @st.composite
-def rnn_programs(draw, kind, given_states=None, with_lens=False):
+def rnn_programs(draw, kind, given_states=None, with_lens=False, dtype="float32"):
     size, hidden = draw(st.integers(2, 6)), draw(st.integers(2, 6))
     layers = draw(st.integers(1, 2))
     direction = draw(st.sampled_from(["forward", "bidirect"]))
     time_major = draw(st.booleans())
-    rnn = _LAYERS[kind](
-        size, hidden, num_layers=layers, direction=direction, time_major=time_major
-    )
+    # The layers take their parameters' dtype from the process-wide default.
+    paddle.set_default_dtype(dtype)
+    try:
+        rnn = _LAYERS[kind](
+            size, hidden, num_layers=layers, direction=direction, time_major=time_major
+        )
+    finally:
+        paddle.set_default_dtype("float32")
     _set_weights(rnn, draw(st.integers(0, 2**16)), 0.5)
     sizes = {"t": draw(st.integers(1, 5)), "n": draw(st.integers(1, 3))}
     # With lengths the steps stay fixed: the drawn lengths must fit every input set.
     dynamic = dynamic_subset(draw, ["n"] if with_lens else ["t", "n"])
     x_shape = ("t", "n", size) if time_major else ("n", "t", size)
-    inputs = [Input("x", x_shape, low=-2.0, high=2.0)]
+    inputs = [Input("x", x_shape, dtype, low=-2.0, high=2.0)]
     states = draw(st.booleans()) if given_states is None else given_states
     layer = _Rnn(rnn)
     if with_lens:
@@ -78,7 +85,7 @@ def rnn_programs(draw, kind, given_states=None, with_lens=False):
     elif states:
         state = (layers * (2 if direction == "bidirect" else 1), "n", hidden)
         names = ["h", "c"] if kind == "lstm" else ["h"]
-        inputs += [Input(n, state, low=-1.0, high=1.0) for n in names]
+        inputs += [Input(n, state, dtype, low=-1.0, high=1.0) for n in names]
         layer = _RnnHC(rnn) if kind == "lstm" else _RnnH(rnn)
     attrs = {
         "mode": kind,
@@ -89,6 +96,7 @@ def rnn_programs(draw, kind, given_states=None, with_lens=False):
         "time_major": time_major,
         "initial_states": bool(states),
         "sequence_length": with_lens,
+        "dtype": dtype,
     }
     return program(draw, layer, inputs, sizes, dynamic, attrs)
 
@@ -107,6 +115,16 @@ CASES += [
         f"{kind}_sequence_length",
         rnn_programs(kind, with_lens=True),
         f"{api}(x, sequence_length=lens)",
+    )
+    for kind, api in _API.items()
+]
+CASES += [
+    OpCase(
+        "pd_op.rnn",
+        f"{kind}_float64",
+        rnn_programs(kind, dtype="float64"),
+        f"{api} with float64 parameters",
+        xfail=FLOAT32_ONLY,
     )
     for kind, api in _API.items()
 ]
