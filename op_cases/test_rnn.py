@@ -48,6 +48,16 @@ class _RnnLens(_Rnn):
         return self.rnn(x, sequence_length=lens)
 
 
+class _RnnLensH(_Rnn):
+    def forward(self, x, lens, h):
+        return self.rnn(x, h, sequence_length=lens)
+
+
+class _RnnLensHC(_Rnn):
+    def forward(self, x, lens, h, c):
+        return self.rnn(x, (h, c), sequence_length=lens)
+
+
 def _set_weights(rnn, seed: int, scale: float) -> None:
     # A seed rather than element-wise draws: a 2-layer bidirectional LSTM has 16
     # parameters. A scale about 0.5 keeps the gates away from saturation.
@@ -57,8 +67,19 @@ def _set_weights(rnn, seed: int, scale: float) -> None:
         p.set_value(rng.uniform(-scale, scale, p.shape).astype(dtype))
 
 
+# By (sequence lengths given, number of initial states given).
+_WRAPPERS = {
+    (False, False): _Rnn,
+    (False, 1): _RnnH,
+    (False, 2): _RnnHC,
+    (True, False): _RnnLens,
+    (True, 1): _RnnLensH,
+    (True, 2): _RnnLensHC,
+}
+
+
 @st.composite
-def rnn_programs(draw, kind, given_states=None, with_lens=False, dtype="float32"):
+def rnn_programs(draw, kind, with_lens=False, dtype="float32"):
     size, hidden = draw(st.integers(2, 6)), draw(st.integers(2, 6))
     layers = draw(st.integers(1, 2))
     direction = draw(st.sampled_from(["forward", "bidirect"]))
@@ -77,16 +98,14 @@ def rnn_programs(draw, kind, given_states=None, with_lens=False, dtype="float32"
     dynamic = dynamic_subset(draw, ["n"] if with_lens else ["t", "n"])
     x_shape = ("t", "n", size) if time_major else ("n", "t", size)
     inputs = [Input("x", x_shape, dtype, low=-2.0, high=2.0)]
-    states = draw(st.booleans()) if given_states is None else given_states
-    layer = _Rnn(rnn)
+    states = draw(st.booleans())
     if with_lens:
-        layer = _RnnLens(rnn)
         inputs.append(Input("lens", ("n",), "int64", 1, sizes["t"]))
-    elif states:
+    if states:
         state = (layers * (2 if direction == "bidirect" else 1), "n", hidden)
         names = ["h", "c"] if kind == "lstm" else ["h"]
         inputs += [Input(n, state, dtype, low=-1.0, high=1.0) for n in names]
-        layer = _RnnHC(rnn) if kind == "lstm" else _RnnH(rnn)
+    layer = _WRAPPERS[with_lens, bool(states) and (2 if kind == "lstm" else 1)](rnn)
     attrs = {
         "mode": kind,
         "input_size": size,
