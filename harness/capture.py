@@ -224,10 +224,13 @@ def capture_layer(layer, input_spec) -> Graph:
                 with contextlib.suppress(Exception):
                     static_fn.forward.rollback()
             _restore_forward(layer, own_forward)
-        tensors, values = program.parameters
+        # By the tensor's name, which is the program's parameter_name: the paired Values
+        # of program.parameters can dangle once the trace is rolled back, and calling
+        # get_defining_op() on them then segfaults, now and then (seen under xdist).
+        tensors, _ = program.parameters
         params = {}
-        for tensor, value in zip(tensors, values):
-            name = value.get_defining_op().attrs()["parameter_name"]
+        for tensor in tensors:
+            name = tensor.name
             if tensor._is_initialized():
                 params[name] = np.array(tensor.numpy())
             else:
