@@ -36,6 +36,11 @@ def _case_dirs(models: bool) -> list[str]:
         import model_cases
 
         dirs.append(_package_dir(model_cases))
+    # The reliability group feeds reports/reliability.md; it ships with the repository,
+    # not the package, so an installed harness runs without it.
+    reliability = Path(__file__).resolve().parent.parent / "tests" / "reliability"
+    if reliability.is_dir():
+        dirs.append(str(reliability))
     return dirs
 
 
