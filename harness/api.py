@@ -120,7 +120,9 @@ def export(
             are ``harness.verify.MODEL_TOLERANCES`` (float32: 1e-4, 1e-4).
         isolate: run the whole export in a forked child process, so that a native crash
             inside Paddle or ONNX Runtime raises ExportError here instead of killing the
-            calling process (the CLI does this by default).
+            calling process (the CLI does this by default). The first isolated call
+            collects garbage and freezes what is alive (``gc.freeze``); see
+            harness.isolation for why.
 
     Returns an ExportResult. Raises UnsupportedOpsError (every unsupported op at once),
     OpsetError, ModelFileError, CaptureError, or VerificationError when ONNX Runtime and
