@@ -413,6 +413,10 @@ def _triangle(ctx, op, upper: bool) -> None:
         if upper
         else np.tril(np.ones((rows, cols), bool), k)
     )
+    if ctx.dtype(op, 0) == "bool":
+        # ONNX Runtime's CPU Where has no bool kernel.
+        ctx.node("And", [x, ctx.const_tensor(keep)], [ctx.out(op)])
+        return
     zero = _scalar(ctx, 0, ctx.dtype(op, 0))
     ctx.node("Where", [ctx.const_tensor(keep), x, zero], [ctx.out(op)])
 
