@@ -6,8 +6,9 @@ from hypothesis import strategies as st
 from harness.cases import OpCase, case_tests
 from harness.cases.strategies import (
     Input,
-    broadcast_partner,
+    binary_program,
     dynamic_subset,
+    elements_for,
     fn_layer,
     program,
     shapes,
@@ -37,33 +38,12 @@ def _divide(x, y):
 
 @st.composite
 def binary_programs(draw, fn, dtypes=_DTYPES):
-    shape = draw(shapes(1, 4))
-    other = broadcast_partner(draw, shape)
-    if draw(st.booleans()):
-        shape, other = other, shape
-    names_x = tuple(f"x{i}" for i in range(len(shape)))
-    dynamic = ["x0"] if shape and draw(st.booleans()) else []
-    sizes = {n: d for n, d in zip(names_x, shape)}
-    # Dims of y that line up with a dynamic dim of x and are not 1 follow it.
-    offset = len(shape) - len(other)
-    y_shape = tuple(
-        names_x[i + offset] if i + offset >= 0 and d == shape[i + offset] and d != 1 else d
-        for i, d in enumerate(other)
-    )
-    x_shape = tuple(n if d != 1 or n not in dynamic else 1 for n, d in zip(names_x, shape))
-    if any(d == 1 for d, n in zip(shape, names_x) if n in dynamic):
-        dynamic = []
+    """Draw x and y whose shapes broadcast against each other, a batch dim maybe dynamic."""
     dtype = draw(st.sampled_from(dtypes))
     # Integers stay small so that products of drawn values cannot overflow int32.
     low, high = (-4.0, 4.0) if dtype.startswith("float") else (-1000, 1000)
-    return program(
-        draw,
-        fn_layer(fn),
-        [Input("x", x_shape, dtype, low, high), Input("y", y_shape, dtype, low, high)],
-        sizes,
-        dynamic,
-        attrs={"x": shape, "y": other, "dtype": dtype},
-    )
+    elements = elements_for(Input("x", (), dtype, low, high))
+    return binary_program(draw, fn_layer(fn), dtype, elements, min_rank=1)
 
 
 class Scale(paddle.nn.Layer):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from harness.cases import CaseProgram, OpCase, case_tests
 from harness.cases.strategies import (
     Input,
-    broadcast_partner,
+    binary_program,
     dynamic_subset,
     floats,
     fn_layer,
@@ -47,31 +47,9 @@ def binary_programs(draw, fn, dtypes=_DTYPES, wide=False, scalar_kind=None):
     """
     if scalar_kind and draw(st.booleans()):
         return draw(_scalar_programs(scalar_kind))
-    shape = draw(shapes(0, 4))
-    other = broadcast_partner(draw, shape)
-    if draw(st.booleans()):
-        shape, other = other, shape
-    names = tuple(f"x{i}" for i in range(len(shape)))
-    dynamic = ["x0"] if shape and shape[0] != 1 and draw(st.booleans()) else []
-    # Dims of y that line up with a dim of x of the same size (not 1) follow its symbol.
-    offset = len(shape) - len(other)
-    y_shape = tuple(
-        names[i + offset] if i + offset >= 0 and d == shape[i + offset] and d != 1 else d
-        for i, d in enumerate(other)
-    )
     dtype = draw(st.sampled_from(dtypes))
     elements = _values(dtype, wide)
-    return program(
-        draw,
-        fn_layer(fn),
-        [
-            Input("x", names, dtype, elements=elements),
-            Input("y", y_shape, dtype, elements=elements),
-        ],
-        dict(zip(names, shape)),
-        dynamic,
-        attrs={"x": shape, "y": other, "dtype": dtype},
-    )
+    return binary_program(draw, fn_layer(fn), dtype, elements)
 
 
 @st.composite

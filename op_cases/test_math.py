@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from harness.cases import OpCase, case_tests
 from harness.cases.strategies import (
     Input,
-    broadcast_partner,
+    binary_program,
     dynamic_subset,
     floats,
     fn_layer,
@@ -72,31 +72,9 @@ def unary_programs(draw, make_layer, dtypes=_F32, elements=values(), min_rank=0)
 @st.composite
 def binary_programs(draw, fn, dtypes, x_values, y_values=None):
     """Draw x and y whose shapes broadcast against each other, a batch dim maybe dynamic."""
-    shape = draw(shapes(0, 4))
-    other = broadcast_partner(draw, shape)
-    if draw(st.booleans()):
-        shape, other = other, shape
-    names = tuple(f"x{i}" for i in range(len(shape)))
-    dynamic = ["x0"] if shape and shape[0] != 1 and draw(st.booleans()) else []
-    # Dims of y that line up with a dim of x of the same size (not 1) follow its symbol.
-    offset = len(shape) - len(other)
-    y_shape = tuple(
-        names[i + offset] if i + offset >= 0 and d == shape[i + offset] and d != 1 else d
-        for i, d in enumerate(other)
-    )
     dtype = draw(st.sampled_from(dtypes))
     y_values = y_values or x_values
-    return program(
-        draw,
-        fn_layer(fn),
-        [
-            Input("x", names, dtype, elements=x_values(dtype)),
-            Input("y", y_shape, dtype, elements=y_values(dtype)),
-        ],
-        dict(zip(names, shape)),
-        dynamic,
-        attrs={"x": shape, "y": other, "dtype": dtype},
-    )
+    return binary_program(draw, fn_layer(fn), dtype, x_values(dtype), y_values(dtype))
 
 
 def _fixed(fn):

@@ -158,6 +158,37 @@ def broadcast_partner(draw, shape: tuple) -> tuple:
     return tuple(1 if draw(st.booleans()) else d for d in tail)
 
 
+def binary_program(draw, layer, dtype, x_elements=None, y_elements=None, min_rank=0):
+    """Build a program whose inputs x and y broadcast against each other.
+
+    x's dims are named ``x0``...; the dims of y that line up with a dim of x of the same
+    size (not 1) share its name, so a dynamic batch dim ``x0`` stays consistent.
+    """
+    shape = draw(shapes(min_rank, 4))
+    other = broadcast_partner(draw, shape)
+    if draw(st.booleans()):
+        shape, other = other, shape
+    names = tuple(f"x{i}" for i in range(len(shape)))
+    dynamic = ["x0"] if shape and shape[0] != 1 and draw(st.booleans()) else []
+    offset = len(shape) - len(other)
+    y_shape = tuple(
+        names[i + offset] if i + offset >= 0 and d == shape[i + offset] and d != 1 else d
+        for i, d in enumerate(other)
+    )
+    y_elements = y_elements if y_elements is not None else x_elements
+    return program(
+        draw,
+        layer,
+        [
+            Input("x", names, dtype, elements=x_elements),
+            Input("y", y_shape, dtype, elements=y_elements),
+        ],
+        dict(zip(names, shape)),
+        dynamic,
+        attrs={"x": shape, "y": other, "dtype": dtype},
+    )
+
+
 def fn_layer(fn, params: dict[str, np.ndarray] | None = None):
     """Wrap ``fn(*inputs, **params)`` as a Layer; ``params`` become its parameters.
 

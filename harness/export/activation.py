@@ -9,7 +9,7 @@ import math
 import numpy as np
 from onnx import numpy_helper
 
-from harness.export.registry import register
+from harness.export.registry import register, register_direct
 
 _UNARY = {
     "pd_op.relu": "Relu",
@@ -21,16 +21,7 @@ _UNARY = {
 }
 
 
-def _unary(onnx_op):
-    def convert(ctx, op):
-        ctx.node(onnx_op, [ctx.input(op, 0)], [ctx.out(op)])
-
-    convert.__doc__ = f"Map to {onnx_op}; the op has no attributes."
-    return convert
-
-
-for _name, _onnx_op in _UNARY.items():
-    register(_name)(_unary(_onnx_op))
+register_direct(_UNARY, __name__)
 
 
 def _scalar(ctx, op, value):

@@ -7,7 +7,7 @@ is what ONNX's binary ops do as well.
 import numpy as np
 from onnx import numpy_helper
 
-from harness.export.registry import Unsupported, register
+from harness.export.registry import Unsupported, register, register_direct
 
 _BINARY = {
     "pd_op.add": "Add",
@@ -16,16 +16,7 @@ _BINARY = {
 }
 
 
-def _binary(onnx_op):
-    def convert(ctx, op):
-        ctx.node(onnx_op, [ctx.input(op, 0), ctx.input(op, 1)], [ctx.out(op)])
-
-    convert.__doc__ = f"Map to {onnx_op}; the op has no attributes."
-    return convert
-
-
-for _name, _onnx_op in _BINARY.items():
-    register(_name)(_binary(_onnx_op))
+register_direct(_BINARY, __name__)
 
 
 @register("pd_op.divide")

@@ -8,7 +8,7 @@ by step, including its rounding, so what is left is float rounding of the same s
 import numpy as np
 
 from harness.export.builder import onnx_dtype
-from harness.export.registry import Unsupported, register
+from harness.export.registry import Unsupported, register, register_direct
 
 
 def _is_float(dtype: str) -> bool:
@@ -39,16 +39,7 @@ _UNARY = {
 }
 
 
-def _unary(onnx_op):
-    def convert(ctx, op):
-        ctx.node(onnx_op, [ctx.input(op, 0)], [ctx.out(op)])
-
-    convert.__doc__ = f"Map to {onnx_op}; the op has no attributes."
-    return convert
-
-
-for _name, _onnx_op in _UNARY.items():
-    register(_name)(_unary(_onnx_op))
+register_direct(_UNARY, __name__)
 
 
 def _log_base(base):

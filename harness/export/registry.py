@@ -58,15 +58,16 @@ class Mapping:
 _REGISTRY: dict[str, Mapping] = {}
 
 
-def register(op: str, since: int = MIN_OPSET):
+def register(op: str, since: int = MIN_OPSET, module: str | None = None):
     """Register the decorated function as the variant of ``op`` valid from ``since``.
 
     The function is called as ``fn(ctx, op)`` with an ExportContext and the graph Op.
-    Registering the same op and opset twice is an error.
+    Registering the same op and opset twice is an error. The family is the name of the
+    module defining ``fn`` (or ``module``, for mappings made by a shared factory).
     """
 
     def decorate(fn):
-        family = fn.__module__.rsplit(".", 1)[-1]
+        family = (module or fn.__module__).rsplit(".", 1)[-1]
         old = _REGISTRY.get(op)
         variants = () if old is None else old.variants
         if any(v.since == since for v in variants):
@@ -78,6 +79,25 @@ def register(op: str, since: int = MIN_OPSET):
         return fn
 
     return decorate
+
+
+def register_direct(table: dict[str, str], module: str) -> None:
+    """Register each Paddle op of ``table`` as the ONNX op it names, same operands in order.
+
+    For ops whose semantics and attributes (none) match one ONNX op exactly; ``module``
+    is the calling family's ``__name__``.
+    """
+    for op, onnx_op in table.items():
+        register(op, module=module)(_direct(onnx_op))
+
+
+def _direct(onnx_op: str):
+    def convert(ctx, op):
+        inputs = [ctx.input(op, i) for i in range(len(op.inputs))]
+        ctx.node(onnx_op, inputs, [ctx.out(op)])
+
+    convert.__doc__ = f"Map to {onnx_op}; the op has no attributes."
+    return convert
 
 
 def registry() -> dict[str, Mapping]:
