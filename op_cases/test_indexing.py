@@ -661,6 +661,23 @@ def einsum_programs(draw):
     )
 
 
+def _put_include_self(x, index, values, *, reduce, include_self):
+    return paddle.put_along_axis(x, index, values, 1, reduce=reduce, include_self=include_self)
+
+
+def _put_gap_program(reduce, include_self):
+    """A fixed put_along_axis along axis 1 with a repeated index, for a declared gap."""
+    names, dtypes = ("x", "index", "values"), ("float32", "int64", "float32")
+    shapes_ = ((2, 3), (2, 2), (2, 2))
+    specs = [paddle.static.InputSpec(s, t, n) for s, t, n in zip(shapes_, dtypes, names)]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    index = np.array([[0, 0], [2, 1]], np.int64)
+    values = np.array([[1.5, -2.0], [4.0, 0.5]], np.float32)
+    layer = _apply(_put_include_self, 3, reduce=reduce, include_self=include_self)
+    attrs = {"reduce": reduce, "include_self": include_self}
+    return st.just(CaseProgram(layer, specs, [[x, index, values]], attrs))
+
+
 def _linspace_int_program():
     spec = paddle.static.InputSpec([4], "int64", "x")
     layer = _apply(_linspace, start=0.0, stop=10.0, num=4, dtype="int64")
@@ -753,6 +770,20 @@ CASES = [
         put_along_axis_programs(("amax", "amin")),
         "paddle.put_along_axis(reduce=amax|amin)",
         min_opset=18,
+    ),
+    OpCase(
+        "pd_op.put_along_axis",
+        "mean",
+        _put_gap_program("mean", True),
+        "paddle.put_along_axis(reduce='mean')",
+        xfail="put_along_axis with reduce='mean' is not supported",
+    ),
+    OpCase(
+        "pd_op.put_along_axis",
+        "exclude_self",
+        _put_gap_program("add", False),
+        "paddle.put_along_axis(include_self=False)",
+        xfail="put_along_axis with include_self=False is not supported",
     ),
     OpCase("pd_op.one_hot", "const", one_hot_programs(), "paddle.nn.functional.one_hot"),
     OpCase("pd_op.one_hot", "tensor_depth", one_hot_programs(True), "F.one_hot(x, Tensor)"),
