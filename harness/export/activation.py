@@ -6,9 +6,6 @@ by term, so the only difference left is float rounding.
 
 import math
 
-import numpy as np
-from onnx import numpy_helper
-
 from harness.export.registry import register, register_direct
 
 _UNARY = {
@@ -24,22 +21,15 @@ _UNARY = {
 register_direct(_UNARY, __name__)
 
 
-def _scalar(ctx, op, value):
-    """Return a 0-d constant of the dtype of operand 0.
-
-    A Constant node rather than ``ctx.const_tensor``: the builder's initializers go
-    through ``np.ascontiguousarray``, which turns a 0-d array into shape [1], and that
-    would give a 0-d input a 1-element result.
-    """
-    array = np.asarray(value, dtype=ctx.dtype(op, 0))
-    return ctx.node("Constant", [], value=numpy_helper.from_array(array))
-
-
 @register("pd_op.relu6")
 def relu6(ctx, op):
     """Clip to [0, 6]; Paddle 3's relu6 has a fixed threshold and no attributes."""
     x = ctx.input(op, 0)
-    ctx.node("Clip", [x, _scalar(ctx, op, 0), _scalar(ctx, op, 6)], [ctx.out(op)])
+    ctx.node(
+        "Clip",
+        [x, ctx.scalar(0, ctx.dtype(op, 0)), ctx.scalar(6, ctx.dtype(op, 0))],
+        [ctx.out(op)],
+    )
 
 
 @register("pd_op.leaky_relu")
@@ -81,10 +71,12 @@ def hardsigmoid(ctx, op):
 def hardswish(ctx, op):
     """Compose Paddle's x * min(max(x + 3, 0), 6) / 6 (HardSwish arrives in opset 14)."""
     x = ctx.input(op, 0)
-    shifted = ctx.node("Add", [x, _scalar(ctx, op, 3)])
-    gate = ctx.node("Clip", [shifted, _scalar(ctx, op, 0), _scalar(ctx, op, 6)])
+    shifted = ctx.node("Add", [x, ctx.scalar(3, ctx.dtype(op, 0))])
+    gate = ctx.node(
+        "Clip", [shifted, ctx.scalar(0, ctx.dtype(op, 0)), ctx.scalar(6, ctx.dtype(op, 0))]
+    )
     scaled = ctx.node("Mul", [x, gate])
-    ctx.node("Div", [scaled, _scalar(ctx, op, 6)], [ctx.out(op)])
+    ctx.node("Div", [scaled, ctx.scalar(6, ctx.dtype(op, 0))], [ctx.out(op)])
 
 
 @register("pd_op.hardswish", since=14)
@@ -100,14 +92,22 @@ def gelu(ctx, op):
     if op.attrs.get("approximate"):
         # 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
         cube = ctx.node("Mul", [ctx.node("Mul", [x, x]), x])
-        inner = ctx.node("Add", [x, ctx.node("Mul", [cube, _scalar(ctx, op, 0.044715)])])
-        arg = ctx.node("Mul", [inner, _scalar(ctx, op, math.sqrt(2 / math.pi))])
+        inner = ctx.node(
+            "Add", [x, ctx.node("Mul", [cube, ctx.scalar(0.044715, ctx.dtype(op, 0))])]
+        )
+        arg = ctx.node("Mul", [inner, ctx.scalar(math.sqrt(2 / math.pi), ctx.dtype(op, 0))])
         core = ctx.node("Tanh", [arg])
     else:
         # 0.5 * x * (1 + erf(x / sqrt(2)))
-        core = ctx.node("Erf", [ctx.node("Mul", [x, _scalar(ctx, op, math.sqrt(0.5))])])
-    half_x = ctx.node("Mul", [x, _scalar(ctx, op, 0.5)])
-    ctx.node("Mul", [half_x, ctx.node("Add", [core, _scalar(ctx, op, 1)])], [ctx.out(op)])
+        core = ctx.node(
+            "Erf", [ctx.node("Mul", [x, ctx.scalar(math.sqrt(0.5), ctx.dtype(op, 0))])]
+        )
+    half_x = ctx.node("Mul", [x, ctx.scalar(0.5, ctx.dtype(op, 0))])
+    ctx.node(
+        "Mul",
+        [half_x, ctx.node("Add", [core, ctx.scalar(1, ctx.dtype(op, 0))])],
+        [ctx.out(op)],
+    )
 
 
 @register("pd_op.gelu", since=20)

@@ -93,6 +93,17 @@ class ExportContext:
     def const_tensor(self, value, dtype=None, hint: str = "const") -> str:
         return self.builder.const(value, dtype, hint)
 
+    def scalar(self, value, dtype: str, hint: str = "scalar") -> str:
+        """Return a 0-d constant of ``dtype`` (numpy's ``astype`` rules: floats truncate)."""
+        return self.builder.const(np.asarray(value).astype(dtype), hint=hint)
+
+    def unsqueeze(self, name: str, axes, outputs=1):
+        """Insert size-1 dims at ``axes``: an attribute before opset 13, an input since."""
+        axes = [int(a) for a in axes]
+        if self.opset >= 13:
+            return self.node("Unsqueeze", [name, self.int64s(axes, "axes")], outputs)
+        return self.node("Unsqueeze", [name], outputs, axes=axes)
+
     def cast(self, name: str, dtype: str) -> str:
         return self.node("Cast", [name], to=onnx_dtype(dtype))
 

@@ -5,7 +5,6 @@ is what ONNX's binary ops do as well.
 """
 
 import numpy as np
-from onnx import numpy_helper
 
 from harness.export.registry import Unsupported, register, register_direct
 
@@ -33,12 +32,6 @@ def divide(ctx, op):
     ctx.node("Div", [ctx.input(op, 0), ctx.input(op, 1)], [ctx.out(op)])
 
 
-def _scalar(ctx, value, dtype: str) -> str:
-    """Return a 0-d constant; a Constant node, since initializers come out at least 1-D."""
-    array = np.asarray(value).astype(dtype)
-    return ctx.node("Constant", [], value=numpy_helper.from_array(array))
-
-
 @register("pd_op.scale")
 def scale(ctx, op):
     """Compute x * scale + bias, or (x + bias) * scale when ``bias_after_scale`` is False.
@@ -57,12 +50,12 @@ def scale(ctx, op):
     elif np.asarray(factor).astype(dtype).reshape(-1).tolist() == [1]:
         factor = None
     else:
-        factor = _scalar(ctx, np.asarray(factor).reshape(()), dtype)
+        factor = ctx.scalar(np.asarray(factor).reshape(()), dtype)
     bias = np.asarray(op.attrs.get("bias", 0.0)).astype(dtype)
     if bias == 0 and not np.issubdtype(bias.dtype, np.floating):
         bias = None
     else:
-        bias = _scalar(ctx, bias, dtype)
+        bias = ctx.scalar(bias, dtype)
 
     steps = [("Mul", factor), ("Add", bias)]
     if not op.attrs.get("bias_after_scale", True):

@@ -13,12 +13,6 @@ from harness.export.registry import Unsupported, register
 from harness.export.tensor import publish_list
 
 
-def _scalar(ctx, value, dtype: str) -> str:
-    """Return a 0-d constant; a Constant node, since initializers come out at least 1-D."""
-    array = np.asarray(value).astype(dtype)
-    return ctx.node("Constant", [], value=numpy_helper.from_array(array))
-
-
 def _int(ctx, op, key, what: str) -> int:
     array = np.asarray(ctx.require_const(op, key, what)).reshape(-1)
     if array.size != 1:
@@ -34,12 +28,6 @@ def _norm_axis(axis: int, rank: int, what: str = "axis") -> int:
 
 def _int64(ctx, name: str, dtype: str) -> str:
     return name if dtype == "int64" else ctx.cast(name, "int64")
-
-
-def _unsqueeze(ctx, x: str, axes: list[int], out=1) -> str:
-    if ctx.opset >= 13:
-        return ctx.node("Unsqueeze", [x, ctx.int64s(axes, "axes")], out)
-    return ctx.node("Unsqueeze", [x], out, axes=axes)
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -59,9 +47,9 @@ def embedding(ctx, op):
         ctx.node("Gather", [weight, ids], [out], axis=0)
         return
     rows = ctx.node("Gather", [weight, ids], axis=0)
-    is_pad = ctx.node("Equal", [ids, _scalar(ctx, pad, ctx.dtype(op, 0))])
-    zero = _scalar(ctx, 0, ctx.dtype(op, 1))
-    ctx.node("Where", [_unsqueeze(ctx, is_pad, [-1]), zero, rows], [out])
+    is_pad = ctx.node("Equal", [ids, ctx.scalar(pad, ctx.dtype(op, 0))])
+    zero = ctx.scalar(0, ctx.dtype(op, 1))
+    ctx.node("Where", [ctx.unsqueeze(is_pad, [-1]), zero, rows], [out])
 
 
 # --- arg-reductions, top-k, sorting --------------------------------------------------------
@@ -202,16 +190,14 @@ def scatter(ctx, op):
     if not overwrite and ctx.opset < 16:
         raise Unsupported(_SCATTER_ADD, needs_opset=16)
     if ctx.rank(op, 1) == 1:
-        index = _unsqueeze(ctx, index, [-1])
+        index = ctx.unsqueeze(index, [-1])
     elif ctx.rank(op, 1) != 2 or ctx.in_value(op, 1).shape[1] != 1:
         raise Unsupported("scatter takes a 1-D index or one of shape [N, 1]")
     index = _int64(ctx, index, ctx.dtype(op, 1))
     if overwrite:
         ctx.node("ScatterND", [x, index, updates], [ctx.out(op)])
         return
-    zeros = ctx.node(
-        "Expand", [_scalar(ctx, 0, ctx.dtype(op, 2)), ctx.node("Shape", [updates])]
-    )
+    zeros = ctx.node("Expand", [ctx.scalar(0, ctx.dtype(op, 2)), ctx.node("Shape", [updates])])
     cleared = ctx.node("ScatterND", [x, index, zeros])
     ctx.node("ScatterND", [cleared, index, updates], [ctx.out(op)], reduction="add")
 
@@ -307,7 +293,7 @@ def _pieces(ctx, op, axis: int) -> list[str]:
     n = ctx.in_value(op, 0).shape[axis]
     if n is None:
         raise Unsupported("unbinding a dynamic axis: the number of results is not known")
-    return [ctx.node("Gather", [x, _scalar(ctx, k, "int64")], axis=axis) for k in range(n)]
+    return [ctx.node("Gather", [x, ctx.scalar(k, "int64")], axis=axis) for k in range(n)]
 
 
 @register("pd_op.unbind")
@@ -346,7 +332,7 @@ def _scalar_operand(ctx, op, key, dtype: str) -> str:
     """Return operand ``key`` (shape [1] or 0-d) as a 0-d tensor of ``dtype``."""
     value = ctx.const(op, key)
     if value is not None:
-        return _scalar(ctx, np.asarray(value).reshape(()), dtype)
+        return ctx.scalar(np.asarray(value).reshape(()), dtype)
     name = ctx.input(op, key)
     if ctx.dtype(op, key) != dtype:
         name = ctx.cast(name, dtype)
@@ -380,16 +366,16 @@ def linspace(ctx, op):
         raise Unsupported(f"linspace into {dtype} rounds by a rule not reproduced here")
     start, stop = (_scalar_operand(ctx, op, i, dtype) for i in (0, 1))
     num = _scalar_operand(ctx, op, 2, "int64")
-    one = _scalar(ctx, 1, "int64")
+    one = ctx.scalar(1, "int64")
     last = ctx.node("Sub", [num, one])
     span = ctx.node("Sub", [stop, start])
     step = ctx.node("Div", [span, ctx.cast(_at_least_one(ctx, last, one), dtype)])
-    i = ctx.node("Range", [_scalar(ctx, 0, "int64"), num, one])
+    i = ctx.node("Range", [ctx.scalar(0, "int64"), num, one])
     low = ctx.node("Add", [start, ctx.node("Mul", [step, ctx.cast(i, dtype)])])
     back = ctx.cast(ctx.node("Sub", [last, i]), dtype)
     high = ctx.node("Sub", [stop, ctx.node("Mul", [step, back])])
     # max(num // 2, 1): with num = 1 the only point is start.
-    half = _at_least_one(ctx, ctx.node("Div", [num, _scalar(ctx, 2, "int64")]), one)
+    half = _at_least_one(ctx, ctx.node("Div", [num, ctx.scalar(2, "int64")]), one)
     ctx.node("Where", [ctx.node("Less", [i, half]), low, high], [ctx.out(op)])
 
 
@@ -403,7 +389,7 @@ def _triangle(ctx, op, upper: bool) -> None:
     if rank < 2:
         raise Unsupported("tril/triu takes a tensor of rank 2 or more")
     if ctx.opset >= 14:
-        ctx.node("Trilu", [x, _scalar(ctx, k, "int64")], [ctx.out(op)], upper=int(upper))
+        ctx.node("Trilu", [x, ctx.scalar(k, "int64")], [ctx.out(op)], upper=int(upper))
         return
     rows, cols = ctx.in_value(op, 0).shape[-2:]
     if rows is None or cols is None:
@@ -417,7 +403,7 @@ def _triangle(ctx, op, upper: bool) -> None:
         # ONNX Runtime's CPU Where has no bool kernel.
         ctx.node("And", [x, ctx.const_tensor(keep)], [ctx.out(op)])
         return
-    zero = _scalar(ctx, 0, ctx.dtype(op, 0))
+    zero = ctx.scalar(0, ctx.dtype(op, 0))
     ctx.node("Where", [ctx.const_tensor(keep), x, zero], [ctx.out(op)])
 
 
