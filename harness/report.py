@@ -150,7 +150,7 @@ def _op_row(op: str, real: list[dict], passed: list[dict], bad: list[dict]) -> s
     worst_abs = max((_num(r.get("max_abs")) for r in passed), default=None)
     worst_rel = max((_num(r.get("max_rel")) for r in passed), default=None)
     return (
-        f"| `{op}` | {'; '.join(api)} | {', '.join(onnx_ops) or '(none: folded)'} | "
+        f"| `{op}` | {_cell('; '.join(api))} | {', '.join(onnx_ops) or '(none: folded)'} | "
         f"{_ranges(opsets)} | {', '.join(dtypes)} | {dynamic} | {', '.join(providers)} | "
         f"{len(passed)} / {len(bad)} | {_fmt(worst_abs)} | {_fmt(worst_rel)} |"
     )
