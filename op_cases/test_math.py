@@ -482,6 +482,14 @@ def _nonzero(low, high):
 
 _LOGS = values(-1.0, 100.0, _NEAR_ZERO)
 
+
+def _divisors(dtype):
+    """Divisors for floor_divide and remainder: edge floats, or nonzero integers."""
+    if dtype.startswith("float"):
+        return values(-10, 10, _DIVISORS)(dtype)
+    return _nonzero(-7, 7)(dtype)
+
+
 CASES = [
     OpCase("pd_op.log", "any", unary_programs(_fixed(_log), _FLOATS, _LOGS), "paddle.log"),
     OpCase("pd_op.log2", "any", unary_programs(_fixed(_log2), _FLOATS, _LOGS), "paddle.log2"),
@@ -724,11 +732,7 @@ CASES += [
             _floor_divide,
             _NUMBERS,
             values(-10, 10, _DIVIDENDS),
-            lambda dtype: (
-                values(-10, 10, _DIVISORS)(dtype)
-                if dtype.startswith("float")
-                else _nonzero(-7, 7)(dtype)
-            ),
+            _divisors,
         ),
         "paddle.floor_divide / x // y",
     ),
@@ -739,11 +743,7 @@ CASES += [
             _remainder,
             _NUMBERS,
             values(-10, 10, _DIVIDENDS),
-            lambda dtype: (
-                values(-10, 10, _DIVISORS)(dtype)
-                if dtype.startswith("float")
-                else _nonzero(-7, 7)(dtype)
-            ),
+            _divisors,
         ),
         "paddle.remainder / x % y",
     ),
