@@ -19,7 +19,6 @@ from hypothesis.extra import numpy as hnp
 
 from harness.cases.spec import CaseProgram
 
-FLOAT_DTYPES = ("float32",)
 # Past this many elements a tensor is filled from a drawn seed instead of element by
 # element: drawing thousands of floats makes Hypothesis slow and hits its size limits.
 MAX_DRAWN_ELEMENTS = 512

@@ -70,9 +70,6 @@ class GraphBuilder:
                 self._used.add(name)
                 return name
 
-    def reserve(self, name: str) -> None:
-        self._used.add(name)
-
     def node(self, op_type: str, inputs, outputs=1, *, domain: str = "", **attrs):
         """Append a node; ``outputs`` is a count (fresh names) or a list of names.
 
