@@ -19,6 +19,7 @@ from harness.cases import OpCase
 from harness.cases.runner import RunConfig, run_case
 from harness.cases.spec import CaseProgram
 from harness.errors import CaptureError
+from harness.isolation import run_in_child
 
 
 class _Model(paddle.nn.Layer):
@@ -134,6 +135,15 @@ def _relu_program():
     return CaseProgram(paddle.nn.ReLU(), [InputSpec([2, 3], "float32", "x")], [[x]])
 
 
+def _state_change(run) -> dict:
+    before = _paddle_state()
+    try:
+        run()
+    except CaptureError:
+        pass
+    return _diff(before, _paddle_state())
+
+
 def test_no_global_paddle_mode_leaks(reliability, saved_models, tmp_path):
     # The layers are built first, in dynamic mode, as a caller would have built them.
     model, linear, program = _Model(), paddle.nn.Linear(4, 3), _relu_program()
@@ -164,15 +174,19 @@ def test_no_global_paddle_mode_leaks(reliability, saved_models, tmp_path):
         for name, run in runs.items():
             caller_state(static, dtype)
             try:
-                before = _paddle_state()
-                try:
-                    run()
-                except CaptureError:
-                    pass
-                changed = _diff(before, _paddle_state())
+                # Measured in a forked copy of this caller: Paddle 3.3 has hung (busy in
+                # matmul's dtype check) and crashed inside to_static after earlier failed
+                # traces, about once in 17 runs, and that must not hang the suite.
+                outcome = run_in_child(_state_change, run, timeout=300)
             finally:
                 paddle.disable_static()
                 paddle.set_default_dtype("float32")
+            if outcome.kind != "returned":
+                pytest.skip(
+                    f"Paddle itself {outcome.kind} ({outcome.signal or outcome.message})"
+                    f" during {name} from {caller}; isolated, nothing to compare"
+                )
+            changed = outcome.value
             reliability.record(
                 "surprises",
                 f"global Paddle state after {name} ({caller})",
