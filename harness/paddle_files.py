@@ -88,24 +88,20 @@ class _Reader:
     def remaining(self) -> int:
         return self.size - self.f.tell()
 
-    def take(self, n: int, what: str, index: int) -> bytes:
-        where = self.f.tell()
+    def _need(self, n: int, what: str, index: int) -> None:
         if n > self.remaining():
             raise ModelFileError(
                 f"{self.path} is truncated: tensor #{index} needs {n} bytes of {what} at "
-                f"byte {where}, but the file ends after {self.remaining()} more "
+                f"byte {self.f.tell()}, but the file ends after {self.remaining()} more "
                 f"({self.size} bytes in all). {_FIX}"
             )
+
+    def take(self, n: int, what: str, index: int) -> bytes:
+        self._need(n, what, index)
         return self.f.read(n)
 
     def skip(self, n: int, what: str, index: int) -> None:
-        where = self.f.tell()
-        if n > self.remaining():
-            raise ModelFileError(
-                f"{self.path} is truncated: tensor #{index} needs {n} bytes of {what} at "
-                f"byte {where}, but the file ends after {self.remaining()} more "
-                f"({self.size} bytes in all). {_FIX}"
-            )
+        self._need(n, what, index)
         self.f.seek(n, 1)
 
 

@@ -137,6 +137,21 @@ def _ints(values) -> list[int]:
 # --- convolution -------------------------------------------------------------------------
 
 
+def _conv_geometry(ctx, op):
+    """Return (channels_last, spatial, kernel, strides, dilations, pads) of a (transposed) conv.
+
+    Paddle's SAME ignores the dilations (its kernel resets them to 1).
+    """
+    last = _channels_last(op)
+    spatial = _spatial(ctx, op, last)
+    kernel = list(ctx.in_value(op, 1).shape[2:])
+    strides = _ints(op.attrs["strides"])
+    dilations = _ints(op.attrs.get("dilations", [1, 1]))
+    if op.attrs.get("padding_algorithm") == "SAME":
+        dilations = [1, 1]
+    return last, spatial, kernel, strides, dilations, _padding(op, spatial, kernel, strides)
+
+
 @register("pd_op.conv2d")
 @register("pd_op.depthwise_conv2d")
 def conv2d(ctx, op):
@@ -146,14 +161,7 @@ def conv2d(ctx, op):
     dilations, groups and data_format NCHW/NHWC. Paddle's SAME ignores the dilations (its
     kernel resets them to 1), and so does the export.
     """
-    last = _channels_last(op)
-    spatial = _spatial(ctx, op, last)
-    kernel = list(ctx.in_value(op, 1).shape[2:])
-    strides = _ints(op.attrs["strides"])
-    dilations = _ints(op.attrs.get("dilations", [1, 1]))
-    if op.attrs.get("padding_algorithm") == "SAME":
-        dilations = [1, 1]
-    pads = _padding(op, spatial, kernel, strides)
+    last, spatial, kernel, strides, dilations, pads = _conv_geometry(ctx, op)
     x = _to_first(ctx, ctx.input(op, 0), last)
     if pads.pop("run_time", False):
         x = _pad_same_at_run_time(ctx, x, kernel, strides)
@@ -172,14 +180,7 @@ def conv2d_transpose(ctx, op):
     output_size (static spatial dims: it becomes output_padding) and data_format. SAME on
     dynamic spatial dims runs unpadded and slices Paddle's pads off at run time.
     """
-    last = _channels_last(op)
-    spatial = _spatial(ctx, op, last)
-    kernel = list(ctx.in_value(op, 1).shape[2:])
-    strides = _ints(op.attrs["strides"])
-    dilations = _ints(op.attrs.get("dilations", [1, 1]))
-    if op.attrs.get("padding_algorithm") == "SAME":
-        dilations = [1, 1]
-    pads = _padding(op, spatial, kernel, strides)
+    last, spatial, kernel, strides, dilations, pads = _conv_geometry(ctx, op)
     sliced = "pads" not in pads  # SAME on dynamic dims
     pads = {"pads": [0, 0, 0, 0]} if sliced else pads
     extra = _ints(op.attrs.get("output_padding") or [0, 0])
